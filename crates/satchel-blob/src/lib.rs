@@ -1,0 +1,51 @@
+//! Satchel's chunk store: immutable chunks addressed by their SHA-256.
+//!
+//! A chunk is written once and never changed. [`BlobStore::put`] returns only when the bytes are
+//! durable (local disk: temporary file, fsync, rename, fsync of the directory), so metadata written
+//! afterwards never points at bytes a crash could lose. Keys derive from the hash alone, never from a
+//! user's file name. Deleting unreferenced chunks is the garbage collector's job, not a request's.
+
+mod chunking;
+mod local;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+pub use chunking::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK, cut_point};
+pub use local::LocalBlobStore;
+use satchel_proto::Sha256;
+
+/// A boxed future, so that [`BlobStore`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An error from the chunk store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("chunk {0} is not in the store")]
+    Missing(Sha256),
+    #[error("chunk store I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result of every chunk store call.
+pub type Result<T, E = BlobError> = std::result::Result<T, E>;
+
+/// A content-addressed store of immutable chunks.
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `hash` (which the caller computed from them) and returns once they are
+    /// durable. Storing a chunk that is already there is a cheap no-op.
+    fn put(&self, hash: Sha256, bytes: Bytes) -> BoxFuture<'_, Result<()>>;
+
+    /// The whole chunk. Chunks are at most a few MiB, so a chunk is the unit of streaming.
+    fn get(&self, hash: Sha256) -> BoxFuture<'_, Result<Bytes>>;
+
+    /// Whether the chunk is stored.
+    fn contains(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>>;
+
+    /// Removes a chunk (garbage collection only). Removing a missing chunk is not an error.
+    fn delete(&self, hash: Sha256) -> BoxFuture<'_, Result<()>>;
+
+    /// Checks that the store is reachable and writable (for `/readyz`).
+    fn check(&self) -> BoxFuture<'_, Result<()>>;
+}

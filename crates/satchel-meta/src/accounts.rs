@@ -1,0 +1,429 @@
+//! Users, sessions and refresh tokens.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::db::{from_micros, micros};
+use crate::{Result, Store, StoreError};
+
+/// Who is acting: the user, the namespace of their tree and its root folder, and the device.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub session_id: Option<Uuid>,
+    pub ns_id: Uuid,
+    pub root_id: Uuid,
+    /// The session's device name, recorded on the versions it writes.
+    pub device: Option<String>,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub ns_id: Uuid,
+    pub root_id: Uuid,
+    pub quota_bytes: Option<u64>,
+    pub used_bytes: u64,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRecord {
+    /// The actor this user is when acting through `session`.
+    pub fn actor(&self, session_id: Option<Uuid>, device: Option<String>) -> Actor {
+        Actor {
+            user_id: self.id,
+            session_id,
+            ns_id: self.ns_id,
+            root_id: self.root_id,
+            device,
+        }
+    }
+}
+
+/// What a new account starts with.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub quota_bytes: Option<u64>,
+}
+
+/// The result of presenting a refresh token.
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    /// The token was live; it is now spent and the new one issued in its place.
+    Rotated {
+        user: Box<UserRecord>,
+        session_id: Uuid,
+        device: Option<String>,
+    },
+    /// The token had been spent before: the whole session is now revoked.
+    Reused,
+    /// Unknown token, or its session is revoked or expired.
+    Invalid,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, ns_id, root_id, quota_bytes, used_bytes, \
+                            disabled_at, created_at";
+
+fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
+        root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
+        quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+        used_bytes: to_u64(row.try_get("used_bytes")?),
+        disabled_at: row
+            .try_get::<Option<i64>, _>("disabled_at")?
+            .map(from_micros),
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+pub(crate) fn parse_uuid(text: &str) -> Result<Uuid> {
+    Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(format!("bad uuid {text:?}")))
+}
+
+pub(crate) fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The folded form under which emails are unique.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    /// Creates an account with its namespace and empty root folder.
+    pub async fn create_user(&self, new: NewUser) -> Result<UserRecord> {
+        let now = Utc::now();
+        let (id, ns_id, root_id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO namespaces (id, created_at) VALUES ($1, $2)")
+            .bind(ns_id.to_string())
+            .bind(micros(now))
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO nodes (id, ns_id, owner_id, parent_id, kind, name, name_key, rev, \
+             created_at, modified_at) VALUES ($1, $2, $3, NULL, 'folder', '', '', 0, $4, $4)",
+        )
+        .bind(root_id.to_string())
+        .bind(ns_id.to_string())
+        .bind(id.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx.tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, email_key, password_hash, ns_id, root_id, quota_bytes, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.to_string())
+        .bind(new.email.trim())
+        .bind(email_key(&new.email))
+        .bind(&new.password_hash)
+        .bind(ns_id.to_string())
+        .bind(root_id.to_string())
+        .bind(new.quota_bytes.map(to_i64))
+        .bind(micros(now))
+        .execute(&mut *tx.tx)
+        .await;
+        match inserted {
+            Err(error) if StoreError::is_unique_violation(&error) => {
+                return Err(StoreError::EmailTaken);
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        self.user_by_id(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Looks an account up by email, case-insensitively.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_key = $1");
+        let row = sqlx::query(&sql)
+            .bind(email_key(email))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Looks an account up by id.
+    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Every account, oldest first.
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Sets (or with `None` lifts) an account's quota.
+    pub async fn set_quota(&self, user_id: Uuid, quota_bytes: Option<u64>) -> Result<()> {
+        self.update_user(user_id, "quota_bytes = $2", quota_bytes.map(to_i64))
+            .await
+    }
+
+    /// Disables an account (revoking its sessions) or enables it again.
+    pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<()> {
+        let at = disabled.then(|| micros(Utc::now()));
+        self.update_user(user_id, "disabled_at = $2", at).await?;
+        if disabled {
+            self.revoke_all_sessions(user_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces an account's password hash and signs out all its sessions.
+    pub async fn set_password_hash(&self, user_id: Uuid, password_hash: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id.to_string())
+            .bind(password_hash)
+            .execute(&mut *tx.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        self.revoke_all_sessions(user_id).await
+    }
+
+    async fn update_user(&self, user_id: Uuid, set: &str, value: Option<i64>) -> Result<()> {
+        let sql = format!("UPDATE users SET {set} WHERE id = $1");
+        let mut tx = self.write().await?;
+        let done = sqlx::query(&sql)
+            .bind(user_id.to_string())
+            .bind(value)
+            .execute(&mut *tx.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await
+    }
+
+    /// Opens a session whose first refresh token hashes to `refresh_hash`.
+    pub async fn create_session(
+        &self,
+        user_id: Uuid,
+        device_name: Option<&str>,
+        refresh_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        let now = micros(Utc::now());
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, device_name, created_at, last_used_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .bind(device_name)
+        .bind(now)
+        .bind(micros(expires_at))
+        .execute(&mut *tx.tx)
+        .await?;
+        insert_refresh(&mut tx.tx, refresh_hash, id).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Spends the refresh token `old_hash` and issues `new_hash` in the same session; a token that
+    /// was already spent revokes the session (someone replayed a stolen token).
+    pub async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<RefreshOutcome> {
+        let now = micros(Utc::now());
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "SELECT s.id, s.user_id, s.device_name, s.revoked_at, s.expires_at, r.spent_at \
+             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = $1",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let session_id: String = row.try_get("id")?;
+        let live = row.try_get::<Option<i64>, _>("revoked_at")?.is_none()
+            && row.try_get::<i64, _>("expires_at")? > now;
+        if !live {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET spent_at = $2 WHERE hash = $1 AND spent_at IS NULL",
+        )
+        .bind(old_hash)
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
+        if spent.rows_affected() == 0 {
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
+                .bind(&session_id)
+                .bind(now)
+                .execute(&mut *tx.tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        let session_uuid = parse_uuid(&session_id)?;
+        insert_refresh(&mut tx.tx, new_hash, session_uuid).await?;
+        sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
+            .bind(&session_id)
+            .bind(now)
+            .bind(micros(expires_at))
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        let user_id = parse_uuid(&row.try_get::<String, _>("user_id")?)?;
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if user.disabled_at.is_some() {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        let device = row.try_get("device_name")?;
+        Ok(RefreshOutcome::Rotated {
+            user: Box::new(user),
+            session_id: session_uuid,
+            device,
+        })
+    }
+
+    /// Ends the session that `refresh_hash` belongs to. Unknown tokens are ignored.
+    pub async fn revoke_by_refresh(&self, refresh_hash: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND id = \
+             (SELECT session_id FROM refresh_tokens WHERE hash = $1)",
+        )
+        .bind(refresh_hash)
+        .bind(micros(Utc::now()))
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// The actor behind a live session of an enabled user, or `None`.
+    pub async fn session_actor(&self, user_id: Uuid, session_id: Uuid) -> Result<Option<Actor>> {
+        let row = sqlx::query(
+            "SELECT u.ns_id, u.root_id, s.device_name FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+             AND u.disabled_at IS NULL",
+        )
+        .bind(session_id.to_string())
+        .bind(user_id.to_string())
+        .bind(micros(Utc::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Actor {
+            user_id,
+            session_id: Some(session_id),
+            ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
+            root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
+            device: row.try_get("device_name")?,
+        }))
+    }
+
+    /// The user's live sessions, newest first: `(id, device, created, last used, expires)`.
+    pub async fn list_sessions(&self, user_id: Uuid) -> Result<Vec<SessionRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, device_name, created_at, last_used_at, expires_at FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC",
+        )
+        .bind(user_id.to_string())
+        .bind(micros(Utc::now()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionRecord {
+                    id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+                    device_name: row.try_get("device_name")?,
+                    created_at: from_micros(row.try_get("created_at")?),
+                    last_used_at: from_micros(row.try_get("last_used_at")?),
+                    expires_at: from_micros(row.try_get("expires_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of the user's sessions; another user's session id is `NotFound`.
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(session_id.to_string())
+        .bind(user_id.to_string())
+        .bind(micros(Utc::now()))
+        .execute(&mut *tx.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await
+    }
+
+    async fn revoke_all_sessions(&self, user_id: Uuid) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id.to_string())
+        .bind(micros(Utc::now()))
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub device_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+async fn insert_refresh(
+    conn: &mut sqlx::AnyConnection,
+    refresh_hash: &str,
+    session_id: Uuid,
+) -> Result<()> {
+    sqlx::query("INSERT INTO refresh_tokens (hash, session_id) VALUES ($1, $2)")
+        .bind(refresh_hash)
+        .bind(session_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! What the store can refuse, in domain terms; the HTTP layer maps each variant to a problem code.
+
+/// An error from the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such node, user or session — or one the caller may not see.
+    #[error("not found")]
+    NotFound,
+    /// A live node with that name (case-insensitively) already exists in the folder.
+    #[error("a node named {0:?} already exists in that folder")]
+    NameConflict(String),
+    #[error("that email is already registered")]
+    EmailTaken,
+    /// A folder cannot move into itself or one of its descendants.
+    #[error("a folder cannot move into itself")]
+    Cycle,
+    #[error("not a folder")]
+    NotAFolder,
+    #[error("not a file")]
+    NotAFile,
+    /// The node (or the folder it would go into) is in the trash.
+    #[error("the node is in the trash")]
+    Trashed,
+    #[error("the node is not in the trash")]
+    NotTrashed,
+    /// `If-Match` / `base_rev` named a revision the node has moved past.
+    #[error("the node is at rev {current}, not {expected}")]
+    RevMismatch { expected: String, current: String },
+    /// The write would pass the owner's quota.
+    #[error("quota exceeded: {used} of {quota} bytes used, {needed} more needed")]
+    QuotaExceeded { used: u64, quota: u64, needed: u64 },
+    /// The cursor points before what the journal still holds.
+    #[error("cursor expired")]
+    CursorExpired,
+    /// The cursor is not one this server issued.
+    #[error("malformed cursor")]
+    BadCursor,
+    /// The root folder cannot be renamed, moved, copied or trashed.
+    #[error("the root folder cannot be changed")]
+    RootImmutable,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (as opposed to refusing the request): worth a retry.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+
+    /// Whether this is a unique-constraint violation on the live-name index (a race lost to another
+    /// writer that took the name first).
+    pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+        match error {
+            sqlx::Error::Database(db) => {
+                db.kind() == sqlx::error::ErrorKind::UniqueViolation
+                    || db.message().contains("UNIQUE constraint failed")
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Satchel's metadata store: the only crate that speaks SQL.
+//!
+//! [`Store`] holds accounts, sessions, the node tree, versions with their ordered chunk lists and the
+//! change journal, on SQLite (the embedded default, WAL mode) or PostgreSQL, selected by URL. Both
+//! dialects run the same SQL text through sqlx's `Any` driver; the schema keeps to types both agree on
+//! (text ids, integer microsecond times), so one implementation serves both and cannot drift.
+//!
+//! Invariants kept here:
+//! - every change to a tree is journaled in the same transaction as the change, under the namespace's
+//!   next sequence number, and the node's `rev` is that sequence number;
+//! - names are unique per folder case-insensitively among live nodes (a unique index on the folded key);
+//! - a version's chunk list is written in the transaction that makes the version visible, after the
+//!   caller has made the bytes durable in the blob store;
+//! - `users.used_bytes` counts the current version of every file not purged, trash included.
+
+mod accounts;
+mod cursor;
+mod db;
+mod error;
+mod journal;
+mod nodes;
+mod paths;
+mod rows;
+mod tree;
+mod versions;
+
+pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, email_key};
+pub use cursor::Cursor;
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use nodes::SearchQuery;
+pub use tree::{ContentTarget, NewContent, WriteMode};
+pub use versions::{ChunkRef, PlacedChunk, VersionContent};
+
+/// Result of every store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,291 @@
+//! Reading the tree: nodes by id and path, folder listings, the trash and search.
+
+use chrono::{DateTime, Utc};
+use satchel_proto::{Node, NodeKind, NodeRef, Page};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::accounts::to_i64;
+use crate::cursor::{decode_page_key, encode_page_key};
+use crate::db::micros;
+use crate::paths::{PathCache, join};
+use crate::rows::{NODE_COLUMNS, NodeRow};
+use crate::{Actor, Result, Store, StoreError};
+
+/// Filters of `GET /api/v1/search`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Substring of the name, matched case-insensitively.
+    pub term: String,
+    pub kind: Option<NodeKind>,
+    /// A full type (`image/png`) or a family (`image/`, `image/*`).
+    pub mime: Option<String>,
+    pub modified_after: Option<DateTime<Utc>>,
+    pub min_size: Option<u64>,
+    pub max_size: Option<u64>,
+}
+
+/// The id a [`NodeRef`] names for `actor`.
+pub(crate) fn resolve(actor: &Actor, node: NodeRef) -> Uuid {
+    match node {
+        NodeRef::Root => actor.root_id,
+        NodeRef::Id(id) => id,
+    }
+}
+
+/// Loads a node the actor can see, or `NotFound` — other users' nodes are indistinguishable from
+/// nodes that do not exist.
+pub(crate) async fn load(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<NodeRow> {
+    let sql = format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = $1 AND ns_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .bind(actor.ns_id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    NodeRow::from_row(&row)
+}
+
+/// The live child of `parent` whose name folds to `key`, if any.
+pub(crate) async fn live_child(
+    conn: &mut AnyConnection,
+    parent: Uuid,
+    key: &str,
+) -> Result<Option<NodeRow>> {
+    let sql = format!(
+        "SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 AND name_key = $2 AND deleted_at IS NULL"
+    );
+    let row = sqlx::query(&sql)
+        .bind(parent.to_string())
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(NodeRow::from_row).transpose()
+}
+
+/// Maps rows to nodes, resolving their paths with one cache.
+pub(crate) async fn with_paths(conn: &mut AnyConnection, rows: Vec<NodeRow>) -> Result<Vec<Node>> {
+    let mut paths = PathCache::default();
+    let mut nodes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let path = paths.of(conn, &row).await?;
+        nodes.push(row.to_node(path));
+    }
+    Ok(nodes)
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only says another page exists.
+fn page_of(mut nodes: Vec<Node>, limit: u32, key: impl Fn(&Node) -> String) -> Page<Node> {
+    let more = nodes.len() > limit as usize;
+    nodes.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| nodes.last().map(|n| encode_page_key(&key(n), n.id)))
+        .flatten();
+    Page {
+        entries: nodes,
+        next_cursor,
+    }
+}
+
+impl Store {
+    /// A node by id (trashed nodes included, with `deleted_at` set).
+    pub async fn node(&self, actor: &Actor, node: NodeRef) -> Result<Node> {
+        let mut conn = self.pool.acquire().await?;
+        let row = load(&mut conn, actor, resolve(actor, node)).await?;
+        let path = PathCache::default().of(&mut conn, &row).await?;
+        Ok(row.to_node(path))
+    }
+
+    /// The live node at `path` (`/`-rooted, in the actor's tree).
+    pub async fn node_by_path(&self, actor: &Actor, path: &str) -> Result<Node> {
+        let mut conn = self.pool.acquire().await?;
+        let mut row = load(&mut conn, actor, actor.root_id).await?;
+        let mut walked = String::from("/");
+        for part in path.split('/').filter(|part| !part.is_empty()) {
+            if row.kind != NodeKind::Folder {
+                return Err(StoreError::NotFound);
+            }
+            let key = satchel_proto::NodeName::new(part)
+                .map_err(|_| StoreError::NotFound)?
+                .key();
+            row = live_child(&mut conn, row.id, &key)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            walked = join(&walked, &row.name);
+        }
+        Ok(row.to_node(walked))
+    }
+
+    /// One page of a folder's children, by name.
+    pub async fn children(
+        &self,
+        actor: &Actor,
+        folder: NodeRef,
+        include_deleted: bool,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Node>> {
+        let mut conn = self.pool.acquire().await?;
+        let parent = load(&mut conn, actor, resolve(actor, folder)).await?;
+        if parent.kind != NodeKind::Folder {
+            return Err(StoreError::NotAFolder);
+        }
+        let (after_key, after_id) = match cursor {
+            Some(text) => decode_page_key(text)?,
+            None => (String::new(), Uuid::nil()),
+        };
+        let deleted = if include_deleted {
+            ""
+        } else {
+            "AND deleted_at IS NULL"
+        };
+        let sql = format!(
+            "SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 {deleted} \
+             AND (name_key > $2 OR (name_key = $2 AND id > $3)) ORDER BY name_key, id LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(parent.id.to_string())
+            .bind(&after_key)
+            .bind(after_id.to_string())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let folder_path = PathCache::default().of(&mut conn, &parent).await?;
+        let nodes = rows
+            .iter()
+            .map(|row| {
+                let row = NodeRow::from_row(row)?;
+                let path = join(&folder_path, &row.name);
+                Ok(row.to_node(path))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(nodes, limit, |n| satchel_proto::name_key(&n.name)))
+    }
+
+    /// Nodes the actor put in the trash (each trashed folder once, not its contents), newest first.
+    pub async fn trash(
+        &self,
+        actor: &Actor,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Node>> {
+        let mut conn = self.pool.acquire().await?;
+        let (before_at, before_id) = match cursor {
+            Some(text) => {
+                let (at, id) = decode_page_key(text)?;
+                (
+                    at.parse::<i64>().map_err(|_| StoreError::BadCursor)?,
+                    id.to_string(),
+                )
+            }
+            None => (i64::MAX, String::new()),
+        };
+        let sql = format!(
+            "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND trash_root = id \
+             AND (deleted_at < $2 OR (deleted_at = $2 AND id < $3)) \
+             ORDER BY deleted_at DESC, id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(actor.ns_id.to_string())
+            .bind(before_at)
+            .bind(if cursor.is_some() {
+                before_id
+            } else {
+                "~".to_owned()
+            })
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let rows = rows
+            .iter()
+            .map(NodeRow::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let nodes = with_paths(&mut conn, rows).await?;
+        Ok(page_of(nodes, limit, |n| {
+            n.deleted_at.map_or(0, micros).to_string()
+        }))
+    }
+
+    /// Live nodes whose name contains the term, case-insensitively, with the optional filters.
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: &SearchQuery,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Node>> {
+        let mut conn = self.pool.acquire().await?;
+        let (after_key, after_id) = match cursor {
+            Some(text) => decode_page_key(text)?,
+            None => (String::new(), Uuid::nil()),
+        };
+        let pattern = format!("%{}%", escape_like(&satchel_proto::name_key(&query.term)));
+        let (mime_exact, mime_prefix) = match query.mime.as_deref() {
+            Some(m) if m.ends_with('/') || m.ends_with("/*") => (
+                None,
+                Some(format!("{}%", escape_like(m.trim_end_matches('*')))),
+            ),
+            Some(m) => (Some(m.to_owned()), None),
+            None => (None, None),
+        };
+        let sql = format!(
+            "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND deleted_at IS NULL \
+             AND parent_id IS NOT NULL AND name_key LIKE $2 ESCAPE '\\' \
+             AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR mime = $4) \
+             AND ($5 IS NULL OR mime LIKE $5 ESCAPE '\\') AND ($6 IS NULL OR modified_at > $6) \
+             AND ($7 IS NULL OR size >= $7) AND ($8 IS NULL OR size <= $8) \
+             AND (name_key > $9 OR (name_key = $9 AND id > $10)) \
+             ORDER BY name_key, id LIMIT $11"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(actor.ns_id.to_string())
+            .bind(pattern)
+            .bind(query.kind.map(|k| k.as_str().to_owned()))
+            .bind(mime_exact)
+            .bind(mime_prefix)
+            .bind(query.modified_after.map(micros))
+            .bind(query.min_size.map(to_i64))
+            .bind(query.max_size.map(to_i64))
+            .bind(&after_key)
+            .bind(after_id.to_string())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let rows = rows
+            .iter()
+            .map(NodeRow::from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let nodes = with_paths(&mut conn, rows).await?;
+        Ok(page_of(nodes, limit, |n| satchel_proto::name_key(&n.name)))
+    }
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside `LIKE`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Store {
+    /// The live child of `folder` named `name` (case-insensitively), if any.
+    pub async fn child_named(
+        &self,
+        actor: &Actor,
+        folder: NodeRef,
+        name: &satchel_proto::NodeName,
+    ) -> Result<Option<Node>> {
+        let mut conn = self.pool.acquire().await?;
+        let parent = load(&mut conn, actor, resolve(actor, folder)).await?;
+        let Some(row) = live_child(&mut conn, parent.id, &name.key()).await? else {
+            return Ok(None);
+        };
+        let path = PathCache::default().of(&mut conn, &row).await?;
+        Ok(Some(row.to_node(path)))
+    }
+}

@@ -1,0 +1,150 @@
+//! RFC 9457 problem documents and the stable codes clients switch on.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every machine-readable error the API can answer with. The wire form is the snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    // 400
+    BadRequest,
+    InvalidName,
+    InvalidId,
+    MalformedJson,
+    ChecksumMismatch,
+    SizeMismatch,
+    BadRange,
+    // 401
+    Unauthorized,
+    TokenExpired,
+    BadCredentials,
+    TokenReused,
+    // 403
+    AccountDisabled,
+    RegistrationClosed,
+    // 404
+    NotFound,
+    // 409
+    NameConflict,
+    EmailTaken,
+    Cycle,
+    NotAFolder,
+    NotAFile,
+    Trashed,
+    NotTrashed,
+    RootImmutable,
+    // 410
+    CursorExpired,
+    // 412
+    RevMismatch,
+    // 413
+    PayloadTooLarge,
+    QuotaExceeded,
+    // 416
+    RangeNotSatisfiable,
+    // 422
+    WeakPassword,
+    InvalidEmail,
+    // 429
+    TooManyRequests,
+    // 5xx
+    Internal,
+    Unavailable,
+}
+
+impl ProblemCode {
+    /// The HTTP status that goes with the code; one table for the whole API.
+    pub fn status(self) -> u16 {
+        use ProblemCode::*;
+        match self {
+            BadRequest | InvalidName | InvalidId | MalformedJson | ChecksumMismatch
+            | SizeMismatch | BadRange => 400,
+            Unauthorized | TokenExpired | BadCredentials | TokenReused => 401,
+            AccountDisabled | RegistrationClosed => 403,
+            NotFound => 404,
+            NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
+            | RootImmutable => 409,
+            CursorExpired => 410,
+            RevMismatch => 412,
+            PayloadTooLarge | QuotaExceeded => 413,
+            RangeNotSatisfiable => 416,
+            WeakPassword | InvalidEmail => 422,
+            TooManyRequests => 429,
+            Internal => 500,
+            Unavailable => 503,
+        }
+    }
+
+    /// The snake_case wire form.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// A short human title.
+    pub fn title(self) -> &'static str {
+        use ProblemCode::*;
+        match self {
+            BadRequest => "Bad request",
+            InvalidName => "Invalid name",
+            InvalidId => "Invalid id",
+            MalformedJson => "Malformed JSON body",
+            ChecksumMismatch => "Content does not match its checksum or length",
+            SizeMismatch => "Size mismatch",
+            BadRange => "Bad range",
+            Unauthorized => "Authentication required",
+            TokenExpired => "Token expired",
+            BadCredentials => "Wrong email or password",
+            TokenReused => "Refresh token reused; the session is revoked",
+            AccountDisabled => "Account disabled",
+            RegistrationClosed => "Registration is closed",
+            NotFound => "Not found",
+            NameConflict => "A node with this name already exists",
+            EmailTaken => "Email already registered",
+            Cycle => "A folder cannot move into itself",
+            NotAFolder => "Not a folder",
+            NotAFile => "Not a file",
+            Trashed => "The node is in the trash",
+            NotTrashed => "The node is not in the trash",
+            RootImmutable => "The root folder cannot be renamed, moved, copied or trashed",
+            CursorExpired => "Cursor expired",
+            RevMismatch => "The node has changed since that revision",
+            PayloadTooLarge => "Request body too large",
+            QuotaExceeded => "Quota exceeded",
+            RangeNotSatisfiable => "Range not satisfiable",
+            WeakPassword => "Password too weak",
+            InvalidEmail => "Invalid email address",
+            TooManyRequests => "Too many requests",
+            Internal => "Internal server error",
+            Unavailable => "Service unavailable",
+        }
+    }
+}
+
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: ProblemCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    /// A problem for `code`, with an optional human detail.
+    pub fn new(code: ProblemCode, detail: Option<String>) -> Self {
+        Self {
+            kind: format!("https://satchel.dev/problems/{}", code.as_str()),
+            title: code.title().to_owned(),
+            status: code.status(),
+            code,
+            detail,
+        }
+    }
+}

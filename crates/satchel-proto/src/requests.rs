@@ -1,0 +1,187 @@
+//! Request and response bodies of the accounts, files and journal endpoints.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::NodeName;
+
+/// A node id as clients may write it: a UUID, or `root` for the caller's root folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRef {
+    Root,
+    Id(Uuid),
+}
+
+/// The text was neither `root` nor a UUID.
+#[derive(Debug, thiserror::Error)]
+#[error("an id is a UUID or `root`")]
+pub struct BadNodeRef;
+
+impl FromStr for NodeRef {
+    type Err = BadNodeRef;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "root" {
+            return Ok(NodeRef::Root);
+        }
+        Uuid::try_parse(text)
+            .map(NodeRef::Id)
+            .map_err(|_| BadNodeRef)
+    }
+}
+
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Root => f.write_str("root"),
+            NodeRef::Id(id) => id.fmt(f),
+        }
+    }
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for NodeRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("a node UUID, or `root`"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NodeRef {}
+
+/// What to do when a name is taken in the target folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnConflict {
+    /// Answer `409 name_conflict`.
+    #[default]
+    Fail,
+    /// Pick a free name: `name (1).ext`, `name (2).ext`, …
+    Rename,
+}
+
+/// `POST /api/v1/auth/register`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `{user}`: the answer to register.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserEnvelope {
+    pub user: UserInfo,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// Shown in the session list and recorded on the versions this device writes.
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// A fresh token pair.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user: UserInfo,
+}
+
+/// `POST /api/v1/auth/refresh` and `/logout`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user: UserInfo,
+    /// Null when unlimited.
+    pub quota_bytes: Option<u64>,
+    pub used_bytes: u64,
+}
+
+/// One signed-in device.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub device_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The session the request was made with.
+    pub current: bool,
+}
+
+/// `POST /api/v1/folders`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateFolder {
+    pub parent_id: NodeRef,
+    pub name: NodeName,
+    #[serde(default)]
+    pub on_conflict: OnConflict,
+}
+
+/// `PATCH /api/v1/nodes/{id}`: rename and/or move.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct PatchNode {
+    #[serde(default)]
+    pub name: Option<NodeName>,
+    #[serde(default)]
+    pub parent_id: Option<NodeRef>,
+    /// Fail with `412 rev_mismatch` unless the node is still at this rev.
+    #[serde(default)]
+    pub base_rev: Option<String>,
+    #[serde(default)]
+    pub on_conflict: OnConflict,
+}
+
+/// `POST /api/v1/nodes/{id}/copy`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CopyNode {
+    pub parent_id: NodeRef,
+    #[serde(default)]
+    pub name: Option<NodeName>,
+    #[serde(default)]
+    pub on_conflict: OnConflict,
+}
+
+/// `{cursor}`: the answer to `GET /api/v1/changes/latest`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CursorEnvelope {
+    pub cursor: String,
+}

@@ -1,0 +1,97 @@
+//! The server's configuration: one typed struct, defaults in [`ServerConfig::default`] and nowhere
+//! else. The binary layers a TOML file, `SATCHEL_*` variables and flags over these defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Whether anyone may create an account through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "open" => Ok(Registration::Open),
+            "closed" => Ok(Registration::Closed),
+            other => Err(format!("registration is `open` or `closed`, not {other:?}")),
+        }
+    }
+}
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything `satchel serve` can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database, chunks and temporary files.
+    pub data: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; defaults to `sqlite://DATA/satchel.db`.
+    pub database: Option<String>,
+    /// Whether `POST /api/v1/auth/register` creates accounts.
+    pub registration: Registration,
+    /// Quota of new accounts in bytes; `None` is unlimited.
+    pub default_quota: Option<u64>,
+    /// Key that signs access tokens; generated and kept in the database when unset.
+    pub jwt_secret: Option<Secret>,
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Database connections in the pool.
+    pub db_max_connections: u32,
+    /// Failed logins per account, and per client address (×3), allowed in a `login_window_secs`.
+    pub login_failures_allowed: u32,
+    /// Length of the login rate-limit window, in seconds.
+    pub login_window_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("satchel-data"),
+            database: None,
+            registration: Registration::Open,
+            default_quota: None,
+            jwt_secret: None,
+            max_json_bytes: 1024 * 1024,
+            db_max_connections: 16,
+            login_failures_allowed: 10,
+            login_window_secs: 15 * 60,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data.join("satchel.db").display()),
+        }
+    }
+
+    /// Where local chunks live.
+    pub fn chunk_dir(&self) -> PathBuf {
+        self.data.join("chunks")
+    }
+}

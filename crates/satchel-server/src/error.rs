@@ -1,0 +1,103 @@
+//! The one place where errors become HTTP answers: every failure is a [`ProblemCode`] with its
+//! status from the wire crate's table, rendered as an RFC 9457 problem document.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use satchel_blob::BlobError;
+use satchel_meta::StoreError;
+use satchel_proto::{Problem, ProblemCode};
+
+/// An API failure: a stable code, an optional human detail, and for `429` a retry hint.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ProblemCode,
+    pub detail: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with a human detail.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: Some(detail.into()),
+            retry_after: None,
+        }
+    }
+
+    /// An error with no detail beyond its title.
+    pub fn bare(code: ProblemCode) -> Self {
+        Self {
+            code,
+            detail: None,
+            retry_after: None,
+        }
+    }
+
+    /// An internal failure: logged with its cause, answered with a bare 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::bare(ProblemCode::Internal)
+    }
+}
+
+impl From<ProblemCode> for ApiError {
+    fn from(code: ProblemCode) -> Self {
+        Self::bare(code)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        use ProblemCode as C;
+        let code = match &error {
+            StoreError::NotFound => C::NotFound,
+            StoreError::NameConflict(_) => C::NameConflict,
+            StoreError::EmailTaken => C::EmailTaken,
+            StoreError::Cycle => C::Cycle,
+            StoreError::NotAFolder => C::NotAFolder,
+            StoreError::NotAFile => C::NotAFile,
+            StoreError::Trashed => C::Trashed,
+            StoreError::NotTrashed => C::NotTrashed,
+            StoreError::RevMismatch { .. } => C::RevMismatch,
+            StoreError::QuotaExceeded { .. } => C::QuotaExceeded,
+            StoreError::CursorExpired => C::CursorExpired,
+            StoreError::BadCursor => C::BadRequest,
+            StoreError::RootImmutable => C::RootImmutable,
+            StoreError::Database(_) if error.is_unavailable() => {
+                tracing::warn!(%error, "database unavailable");
+                return Self::new(C::Unavailable, "the database is unavailable; retry shortly");
+            }
+            StoreError::Database(_) | StoreError::Corrupt(_) => return Self::internal(&error),
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(error: BlobError) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem::new(self.code, self.detail);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,491 @@
+//! File content: streaming uploads (raw body or multipart), downloads with ranges and validators,
+//! versions and their restore.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use satchel_blob::BlobStore;
+use satchel_meta::{Actor, ContentTarget, NewContent, PlacedChunk, WriteMode};
+use satchel_proto::{
+    ChunkInfo, Node, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
+};
+use serde::Deserialize;
+
+use super::ingest::{Expectations, ingest};
+use super::range::{self, RangeRequest};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiQuery, Authed, PageParams, if_match, node_ref};
+use crate::state::AppState;
+
+/// The header a client may send with the SHA-256 of the whole body.
+pub const CONTENT_SHA256: &str = "x-content-sha256";
+
+/// Chunk reads allowed ahead of the one being sent.
+const READ_AHEAD: usize = 2;
+
+/// Where a raw upload goes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    #[param(value_type = String)]
+    pub parent_id: NodeRef,
+    #[param(value_type = String)]
+    pub name: NodeName,
+    /// When the name is taken: `version` (default: a new version of that file), `rename`, `fail`.
+    pub on_conflict: Option<String>,
+}
+
+fn write_mode(text: Option<&str>) -> ApiResult<WriteMode> {
+    match text {
+        None | Some("version") => Ok(WriteMode::Version),
+        Some("rename") => Ok(WriteMode::Rename),
+        Some("fail") => Ok(WriteMode::Fail),
+        Some(other) => Err(ApiError::new(
+            ProblemCode::BadRequest,
+            format!("on_conflict is version, rename or fail, not {other:?}"),
+        )),
+    }
+}
+
+/// What the request headers promise about the body.
+fn expectations(headers: &HeaderMap, room: Option<u64>) -> ApiResult<Expectations> {
+    let sha256 = match headers.get(CONTENT_SHA256) {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse::<Sha256>().ok())
+                .ok_or_else(|| {
+                    ApiError::new(ProblemCode::BadRequest, "X-Content-SHA256 is 64 hex digits")
+                })?,
+        ),
+        None => None,
+    };
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse().ok());
+    Ok(Expectations {
+        length,
+        sha256,
+        room,
+    })
+}
+
+/// Bytes the owner may still add, counting back the file a write would replace.
+async fn room(state: &AppState, actor: &Actor, replaced: Option<&Node>) -> ApiResult<Option<u64>> {
+    let user = state
+        .store
+        .user_by_id(actor.user_id)
+        .await?
+        .ok_or(ProblemCode::NotFound)?;
+    let freed = replaced.and_then(|node| node.size).unwrap_or(0);
+    Ok(user
+        .quota_bytes
+        .map(|quota| (quota + freed).saturating_sub(user.used_bytes)))
+}
+
+/// Types that say nothing about the content (curl's `--data-binary` sends a form type).
+const GENERIC_TYPES: &[&str] = &[
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",
+];
+
+/// Characters kept as they are in an RFC 8187 `filename*` value (its `attr-char` set).
+const ATTR_CHAR_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// The media type: what the client declared, unless generic, else a guess from the name.
+fn mime_for(name: &str, declared: Option<&str>) -> Option<String> {
+    declared
+        .map(|m| {
+            m.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|m| {
+            !m.is_empty() && !GENERIC_TYPES.contains(&m.as_str()) && !m.starts_with("multipart/")
+        })
+        .or_else(|| mime_guess::from_path(name).first_raw().map(str::to_owned))
+}
+
+fn declared_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+}
+
+fn written(node: Node, created: bool) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", node.rev)).ok();
+    let mut response = (status, Json(node)).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Upload a file by folder and name: creates it (`201`), or adds a version to the file of that name
+/// (`200`; last writer wins unless `If-Match`). The body streams; it may be chunked.
+#[utoipa::path(put, path = "/api/v1/files/content", tag = "content", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Node), (status = 200, description = "a new version", body = Node),
+        (status = 400, description = "checksum_mismatch", body = Problem),
+        (status = 413, description = "quota_exceeded", body = Problem)), security(("bearer" = [])))]
+pub async fn put_by_name(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(params): ApiQuery<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let mode = write_mode(params.on_conflict.as_deref())?;
+    let existing = state
+        .store
+        .child_named(&actor, params.parent_id, &params.name)
+        .await?;
+    let replaced = existing.as_ref().filter(|_| mode == WriteMode::Version);
+    let expect = expectations(&headers, room(&state, &actor, replaced).await?)?;
+    let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
+    let content = NewContent {
+        size: stored.size,
+        sha256: stored.sha256,
+        mime: mime_for(params.name.as_str(), declared_type(&headers)),
+        chunks: stored.chunks,
+    };
+    let target = ContentTarget::Named {
+        parent: params.parent_id,
+        name: params.name,
+        mode,
+    };
+    let (node, created) = state
+        .store
+        .write_content(&actor, target, content, if_match(&headers).as_deref())
+        .await?;
+    Ok(written(node, created))
+}
+
+/// Upload a new version of a file. Honours `If-Match`.
+#[utoipa::path(put, path = "/api/v1/files/{id}/content", tag = "content", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Node), (status = 412, description = "rev_mismatch", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn put_by_id(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let node = state.store.node(&actor, node_ref(&id)?).await?;
+    if node.deleted_at.is_some() {
+        return Err(ApiError::bare(ProblemCode::Trashed));
+    }
+    // Fail before reading the body when the precondition is already known to fail.
+    if let Some(expected) = if_match(&headers)
+        && expected != node.rev
+    {
+        return Err(ApiError::new(
+            ProblemCode::RevMismatch,
+            format!("the node is at rev {}", node.rev),
+        ));
+    }
+    let expect = expectations(&headers, room(&state, &actor, Some(&node)).await?)?;
+    let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
+    let content = NewContent {
+        size: stored.size,
+        sha256: stored.sha256,
+        mime: mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()),
+        chunks: stored.chunks,
+    };
+    let (node, created) = state
+        .store
+        .write_content(
+            &actor,
+            ContentTarget::Existing(node.id),
+            content,
+            if_match(&headers).as_deref(),
+        )
+        .await?;
+    Ok(written(node, created))
+}
+
+/// Upload from a browser form: `multipart/form-data` with `parent_id` (default `root`), then `file`.
+/// An optional `on_conflict` field (before `file`) works as for the raw upload.
+#[utoipa::path(post, path = "/api/v1/files", tag = "content",
+    request_body(content_type = "multipart/form-data", description = "fields `parent_id` and `file`"),
+    responses((status = 201, body = Node)), security(("bearer" = [])))]
+pub async fn post_multipart(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    mut form: Multipart,
+) -> ApiResult<Response> {
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(ProblemCode::BadRequest, e.body_text())
+    };
+    let mut parent = NodeRef::Root;
+    let mut on_conflict = None;
+    while let Some(field) = form.next_field().await.map_err(bad_form)? {
+        match field.name().unwrap_or_default() {
+            "parent_id" => parent = node_ref(field.text().await.map_err(bad_form)?.trim())?,
+            "on_conflict" => on_conflict = Some(field.text().await.map_err(bad_form)?),
+            "file" => {
+                let name = NodeName::new(field.file_name().unwrap_or_default())
+                    .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
+                let mode = write_mode(on_conflict.as_deref())?;
+                let mime = mime_for(name.as_str(), field.content_type());
+                let existing = state.store.child_named(&actor, parent, &name).await?;
+                let replaced = existing.as_ref().filter(|_| mode == WriteMode::Version);
+                let expect = Expectations {
+                    room: room(&state, &actor, replaced).await?,
+                    ..Default::default()
+                };
+                let stored = ingest(&state.blobs, Box::pin(field), expect).await?;
+                let content = NewContent {
+                    size: stored.size,
+                    sha256: stored.sha256,
+                    mime,
+                    chunks: stored.chunks,
+                };
+                let target = ContentTarget::Named { parent, name, mode };
+                let (node, _) = state
+                    .store
+                    .write_content(&actor, target, content, None)
+                    .await?;
+                return Ok(written(node, true));
+            }
+            _ => {}
+        }
+    }
+    Err(ApiError::new(
+        ProblemCode::BadRequest,
+        "the form has no `file` field",
+    ))
+}
+
+/// Which version to read, and how to present it.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadParams {
+    /// A version number; the current version when absent.
+    pub version: Option<u64>,
+    /// `1` to show in the browser (`Content-Disposition: inline`).
+    pub inline: Option<u8>,
+}
+
+/// Download a file's bytes. Supports `Range`, `If-None-Match`; the `ETag` is the content's SHA-256.
+#[utoipa::path(get, path = "/api/v1/files/{id}/content", tag = "content",
+    params(("id" = String, Path), DownloadParams),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "a range"), (status = 304, description = "not modified"),
+        (status = 416, description = "range_not_satisfiable", body = Problem)), security(("bearer" = [])))]
+pub async fn download(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<DownloadParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let content = state
+        .store
+        .version_content(&actor, node_ref(&id)?, params.version)
+        .await?;
+    let size = content.version.size;
+    let etag = format!("\"{}\"", content.version.sha256);
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let mime = content
+        .node
+        .mime
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "private, no-cache")
+        .header(header::CONTENT_TYPE, mime)
+        .header(
+            header::CONTENT_DISPOSITION,
+            disposition(&content.node.name, params.inline == Some(1)),
+        )
+        .header(CONTENT_SHA256, content.version.sha256.to_hex());
+    if not_modified {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .map_err(ApiError::internal);
+    }
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok());
+    let (status, start, end) = match range::parse(range_header, size) {
+        RangeRequest::Full => (StatusCode::OK, 0, size),
+        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => {
+            let mut response = ApiError::new(
+                ProblemCode::RangeNotSatisfiable,
+                format!("the file has {size} bytes"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+    };
+    let mut builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, end - start);
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", end - 1),
+        );
+    }
+    let body = chunk_stream(Arc::clone(&state.blobs), content.chunks, start, end);
+    builder.body(body).map_err(ApiError::internal)
+}
+
+/// The bytes `start..end` of a file made of `chunks`, read chunk by chunk with a little read-ahead.
+fn chunk_stream(blobs: Arc<dyn BlobStore>, chunks: Vec<PlacedChunk>, start: u64, end: u64) -> Body {
+    let wanted = chunks
+        .into_iter()
+        .filter(move |c| c.offset < end && c.offset + c.size > start);
+    let stream = futures_util::stream::iter(wanted)
+        .map(move |chunk| {
+            let blobs = Arc::clone(&blobs);
+            async move {
+                let bytes = blobs
+                    .get(chunk.sha256)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                let from = start.saturating_sub(chunk.offset) as usize;
+                let to = (end.min(chunk.offset + chunk.size) - chunk.offset) as usize;
+                if bytes.len() < to {
+                    return Err(std::io::Error::other(format!(
+                        "chunk {} is short",
+                        chunk.sha256
+                    )));
+                }
+                Ok::<_, std::io::Error>(bytes.slice(from..to))
+            }
+        })
+        .buffered(READ_AHEAD);
+    Body::from_stream(stream)
+}
+
+/// `Content-Disposition` with an ASCII fallback and the exact name in RFC 8187 form.
+fn disposition(name: &str, inline: bool) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, ATTR_CHAR_ESCAPES);
+    let kind = if inline { "inline" } else { "attachment" };
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// A file's versions, newest first.
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions", tag = "content", params(("id" = String, Path), PageParams),
+    responses((status = 200, body = Page<VersionInfo>)), security(("bearer" = [])))]
+pub async fn versions(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<VersionInfo>>> {
+    Ok(Json(
+        state
+            .store
+            .versions(&actor, node_ref(&id)?, page.limit(), page.cursor.as_deref())
+            .await?,
+    ))
+}
+
+/// Make an old version the newest one (under a new version number).
+#[utoipa::path(post, path = "/api/v1/files/{id}/versions/{n}/restore", tag = "content",
+    params(("id" = String, Path), ("n" = u64, Path)), responses((status = 200, body = Node)), security(("bearer" = [])))]
+pub async fn restore_version(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, number)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let number: u64 = number
+        .parse()
+        .map_err(|_| ApiError::new(ProblemCode::BadRequest, "a version is a positive number"))?;
+    let node = state
+        .store
+        .restore_version(&actor, node_ref(&id)?, number)
+        .await?;
+    Ok(written(node, false))
+}
+
+/// `?version=` of a chunk list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChunksParams {
+    pub version: Option<u64>,
+}
+
+/// The ordered chunk list of a version (for delta downloads).
+#[utoipa::path(get, path = "/api/v1/files/{id}/chunks", tag = "content", params(("id" = String, Path), ChunksParams),
+    responses((status = 200, body = Page<ChunkInfo>)), security(("bearer" = [])))]
+pub async fn chunks(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ChunksParams>,
+) -> ApiResult<Json<Page<ChunkInfo>>> {
+    let content = state
+        .store
+        .version_content(&actor, node_ref(&id)?, params.version)
+        .await?;
+    let entries = content
+        .chunks
+        .into_iter()
+        .map(|c| ChunkInfo {
+            index: c.index,
+            offset: c.offset,
+            size: c.size,
+            sha256: c.sha256,
+        })
+        .collect();
+    Ok(Json(Page {
+        entries,
+        next_cursor: None,
+    }))
+}

@@ -1,0 +1,153 @@
+//! Streaming an upload body into the chunk store.
+//!
+//! Bytes are cut into content-defined chunks as they arrive (at most one maximal chunk is buffered),
+//! the whole-file SHA-256 is computed on the way, and each chunk is hashed and written durably in the
+//! background while the next one is read, with at most [`WRITES_IN_FLIGHT`] writes outstanding. The
+//! caller gets the ordered chunk list only when every chunk is durable; it then commits metadata.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use satchel_blob::{BlobStore, MAX_CHUNK, cut_point};
+use satchel_meta::ChunkRef;
+use satchel_proto::{ProblemCode, Sha256};
+use sha2::Digest;
+use tokio::task::JoinSet;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Chunk writes allowed to run while the body is still being read.
+const WRITES_IN_FLIGHT: usize = 2;
+
+/// What the client promised about the body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expectations {
+    /// `Content-Length`, when sent.
+    pub length: Option<u64>,
+    /// `X-Content-SHA256`, when sent.
+    pub sha256: Option<Sha256>,
+    /// Most bytes the owner's quota still allows.
+    pub room: Option<u64>,
+}
+
+/// A body stored as chunks.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub size: u64,
+    pub sha256: Sha256,
+    pub chunks: Vec<ChunkRef>,
+}
+
+/// Reads `body` to its end, storing it as chunks, and checks it against `expect`.
+pub async fn ingest<S, E>(
+    blobs: &Arc<dyn BlobStore>,
+    body: S,
+    expect: Expectations,
+) -> ApiResult<Ingested>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    if let (Some(length), Some(room)) = (expect.length, expect.room)
+        && length > room
+    {
+        return Err(quota_error(room));
+    }
+    let mut body = body;
+    let mut whole = sha2::Sha256::new();
+    let mut buffer = BytesMut::with_capacity(MAX_CHUNK);
+    let mut writes: JoinSet<ApiResult<(usize, ChunkRef)>> = JoinSet::new();
+    let mut chunks: Vec<Option<ChunkRef>> = Vec::new();
+    let mut size = 0u64;
+    loop {
+        let frame = body.next().await;
+        let eof = frame.is_none();
+        if let Some(frame) = frame {
+            let frame = frame.map_err(|e| {
+                ApiError::new(
+                    ProblemCode::ChecksumMismatch,
+                    format!("the body ended early or broke: {e}"),
+                )
+            })?;
+            size += frame.len() as u64;
+            if expect.room.is_some_and(|room| size > room) {
+                return Err(quota_error(expect.room.unwrap_or(0)));
+            }
+            whole.update(&frame);
+            buffer.extend_from_slice(&frame);
+        }
+        while let Some(cut) = cut_point(&buffer, eof) {
+            let chunk = buffer.split_to(cut).freeze();
+            while writes.len() >= WRITES_IN_FLIGHT {
+                collect(&mut writes, &mut chunks).await?;
+            }
+            let index = chunks.len();
+            chunks.push(None);
+            let blobs = Arc::clone(blobs);
+            writes.spawn(async move { store_chunk(blobs, index, chunk).await });
+        }
+        if eof {
+            break;
+        }
+    }
+    while !writes.is_empty() {
+        collect(&mut writes, &mut chunks).await?;
+    }
+    let sha256 = Sha256::from_bytes(whole.finalize().into());
+    if expect.length.is_some_and(|length| length != size) {
+        return Err(ApiError::new(
+            ProblemCode::ChecksumMismatch,
+            "the body is not as long as its Content-Length",
+        ));
+    }
+    if expect.sha256.is_some_and(|expected| expected != sha256) {
+        return Err(ApiError::new(
+            ProblemCode::ChecksumMismatch,
+            format!("the body's SHA-256 is {sha256}, not the X-Content-SHA256 sent"),
+        ));
+    }
+    let chunks = chunks.into_iter().flatten().collect();
+    Ok(Ingested {
+        size,
+        sha256,
+        chunks,
+    })
+}
+
+async fn collect(
+    writes: &mut JoinSet<ApiResult<(usize, ChunkRef)>>,
+    chunks: &mut [Option<ChunkRef>],
+) -> ApiResult<()> {
+    if let Some(done) = writes.join_next().await {
+        let (index, chunk) = done.map_err(ApiError::internal)??;
+        chunks[index] = Some(chunk);
+    }
+    Ok(())
+}
+
+/// Hashes a chunk off the async threads and stores it durably.
+async fn store_chunk(
+    blobs: Arc<dyn BlobStore>,
+    index: usize,
+    bytes: Bytes,
+) -> ApiResult<(usize, ChunkRef)> {
+    let (hash, bytes) = tokio::task::spawn_blocking(move || {
+        (
+            Sha256::from_bytes(sha2::Sha256::digest(&bytes).into()),
+            bytes,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let size = bytes.len() as u64;
+    blobs.put(hash, bytes).await?;
+    Ok((index, ChunkRef { sha256: hash, size }))
+}
+
+fn quota_error(room: u64) -> ApiError {
+    ApiError::new(
+        ProblemCode::QuotaExceeded,
+        format!("only {room} bytes of quota are left"),
+    )
+}

@@ -1,0 +1,267 @@
+//! Folders and nodes: create, list, look up, rename/move, copy, trash, restore, purge, search.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use satchel_meta::SearchQuery;
+use satchel_proto::{CopyNode, CreateFolder, Node, NodeKind, Page, PatchNode, Problem};
+use serde::Deserialize;
+
+use crate::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams, if_match, node_ref};
+use crate::state::AppState;
+
+/// A node with its rev as `ETag`.
+fn with_etag(status: StatusCode, node: Node) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", node.rev)).ok();
+    let mut response = (status, Json(node)).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Create a folder.
+#[utoipa::path(post, path = "/api/v1/folders", tag = "files", request_body = CreateFolder,
+    responses((status = 201, body = Node), (status = 409, description = "name_conflict", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_folder(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(request): ApiJson<CreateFolder>,
+) -> ApiResult<Response> {
+    let node = state
+        .store
+        .create_folder(&actor, request.parent_id, request.name, request.on_conflict)
+        .await?;
+    Ok(with_etag(StatusCode::CREATED, node))
+}
+
+/// `?include_deleted=` of a listing.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChildrenParams {
+    #[serde(default)]
+    pub include_deleted: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A folder's children, by name.
+#[utoipa::path(get, path = "/api/v1/folders/{id}/children", tag = "files",
+    params(("id" = String, Path, description = "folder id or `root`"), ChildrenParams),
+    responses((status = 200, body = Page<Node>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn children(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ChildrenParams>,
+) -> ApiResult<Json<Page<Node>>> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let listing = state
+        .store
+        .children(
+            &actor,
+            node_ref(&id)?,
+            params.include_deleted,
+            page.limit(),
+            page.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(listing))
+}
+
+/// A node by id, with its rev as `ETag`.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}", tag = "files",
+    params(("id" = String, Path, description = "node id or `root`")),
+    responses((status = 200, body = Node), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(with_etag(
+        StatusCode::OK,
+        state.store.node(&actor, node_ref(&id)?).await?,
+    ))
+}
+
+/// `?path=` of a lookup by path.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PathParams {
+    /// `/`-rooted path, e.g. `/Photos/2024/a.jpg`.
+    pub path: String,
+}
+
+/// The live node at a path.
+#[utoipa::path(get, path = "/api/v1/nodes/by-path", tag = "files", params(PathParams),
+    responses((status = 200, body = Node), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn node_by_path(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(params): ApiQuery<PathParams>,
+) -> ApiResult<Response> {
+    Ok(with_etag(
+        StatusCode::OK,
+        state.store.node_by_path(&actor, &params.path).await?,
+    ))
+}
+
+/// Rename and/or move a node; `If-Match` or `base_rev` guard against concurrent changes.
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "files", request_body = PatchNode,
+    params(("id" = String, Path)),
+    responses((status = 200, body = Node), (status = 409, description = "name_conflict, cycle", body = Problem),
+        (status = 412, description = "rev_mismatch", body = Problem)), security(("bearer" = [])))]
+pub async fn patch_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<PatchNode>,
+) -> ApiResult<Response> {
+    let base_rev = request.base_rev.or_else(|| if_match(&headers));
+    let node = state
+        .store
+        .patch_node(
+            &actor,
+            node_ref(&id)?,
+            request.name,
+            request.parent_id,
+            base_rev.as_deref(),
+            request.on_conflict,
+        )
+        .await?;
+    Ok(with_etag(StatusCode::OK, node))
+}
+
+/// Copy a file or folder (content is shared, no bytes copied).
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/copy", tag = "files", request_body = CopyNode,
+    params(("id" = String, Path)), responses((status = 201, body = Node)), security(("bearer" = [])))]
+pub async fn copy_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CopyNode>,
+) -> ApiResult<Response> {
+    let node = state
+        .store
+        .copy_node(
+            &actor,
+            node_ref(&id)?,
+            request.parent_id,
+            request.name,
+            request.on_conflict,
+        )
+        .await?;
+    Ok(with_etag(StatusCode::CREATED, node))
+}
+
+/// Move a node (recursively) to the trash.
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "files", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn trash_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .trash_node(&actor, node_ref(&id)?, if_match(&headers).as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bring a node back from the trash (renamed on a clash).
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/restore", tag = "files", params(("id" = String, Path)),
+    responses((status = 200, body = Node), (status = 409, description = "not_trashed", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn restore_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(with_etag(
+        StatusCode::OK,
+        state.store.restore_node(&actor, node_ref(&id)?).await?,
+    ))
+}
+
+/// What is in the trash, newest first.
+#[utoipa::path(get, path = "/api/v1/trash", tag = "files", params(PageParams),
+    responses((status = 200, body = Page<Node>)), security(("bearer" = [])))]
+pub async fn list_trash(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<Node>>> {
+    Ok(Json(
+        state
+            .store
+            .trash(&actor, page.limit(), page.cursor.as_deref())
+            .await?,
+    ))
+}
+
+/// Delete a trashed node for good.
+#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "files", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, description = "not_trashed", body = Problem)), security(("bearer" = [])))]
+pub async fn purge_node(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.purge_node(&actor, node_ref(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of a search.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Part of the name, any case.
+    #[serde(default)]
+    pub q: String,
+    pub kind: Option<NodeKind>,
+    /// `image/png`, or a family: `image/` or `image/*`.
+    pub mime: Option<String>,
+    pub modified_after: Option<DateTime<Utc>>,
+    pub min_size: Option<u64>,
+    pub max_size: Option<u64>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Find live nodes by name.
+#[utoipa::path(get, path = "/api/v1/search", tag = "files", params(SearchParams),
+    responses((status = 200, body = Page<Node>)), security(("bearer" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Page<Node>>> {
+    let query = SearchQuery {
+        term: params.q,
+        kind: params.kind,
+        mime: params.mime,
+        modified_after: params.modified_after,
+        min_size: params.min_size,
+        max_size: params.max_size,
+    };
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    Ok(Json(
+        state
+            .store
+            .search(&actor, &query, page.limit(), page.cursor.as_deref())
+            .await?,
+    ))
+}

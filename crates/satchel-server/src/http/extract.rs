@@ -1,0 +1,155 @@
+//! Extractors that turn requests into checked values, answering bad input with problem documents.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use satchel_meta::Actor;
+use satchel_proto::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, NameError, NodeRef, ProblemCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::accounts::tokens::TokenError;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The authenticated caller, from `Authorization: Bearer <access token>` of a live session.
+pub struct Authed(pub Actor);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ProblemCode::Unauthorized,
+                    "send Authorization: Bearer <access_token>",
+                )
+            })?;
+        let claims = state
+            .tokens
+            .verify(token.trim(), chrono::Utc::now().timestamp())
+            .map_err(|e| match e {
+                TokenError::Expired => ApiError::new(
+                    ProblemCode::TokenExpired,
+                    "refresh it at /api/v1/auth/refresh",
+                ),
+                TokenError::Malformed | TokenError::BadSignature => {
+                    ApiError::new(ProblemCode::Unauthorized, "the access token is not valid")
+                }
+            })?;
+        let actor = state
+            .store
+            .session_actor(claims.sub, claims.sid)
+            .await?
+            .ok_or_else(|| ApiError::new(ProblemCode::Unauthorized, "the session has ended"))?;
+        Ok(Authed(actor))
+    }
+}
+
+/// A JSON body; malformed JSON is `400 malformed_json`, a bad name inside it `400 invalid_name`, a
+/// body over the limit `413 payload_too_large`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> ApiResult<Self> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    let name_errors = [
+        NameError::Empty,
+        NameError::TooLong,
+        NameError::ForbiddenCharacter,
+        NameError::Dots,
+    ];
+    if name_errors.iter().any(|e| text.contains(&e.to_string())) {
+        return ApiError::new(ProblemCode::InvalidName, text);
+    }
+    match rejection {
+        JsonRejection::BytesRejection(_) if rejection.status().as_u16() == 413 => {
+            ApiError::new(ProblemCode::PayloadTooLarge, text)
+        }
+        _ => ApiError::new(ProblemCode::MalformedJson, text),
+    }
+}
+
+/// Query parameters; a malformed query is `400 bad_request`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_problem(rejection)),
+        }
+    }
+}
+
+fn query_problem(rejection: QueryRejection) -> ApiError {
+    let text = rejection.body_text();
+    let name_errors = [
+        NameError::Empty,
+        NameError::TooLong,
+        NameError::ForbiddenCharacter,
+        NameError::Dots,
+    ];
+    if name_errors.iter().any(|e| text.contains(&e.to_string())) {
+        return ApiError::new(ProblemCode::InvalidName, text);
+    }
+    if text.contains("UUID or `root`") {
+        return ApiError::new(ProblemCode::InvalidId, text);
+    }
+    ApiError::new(ProblemCode::BadRequest, text)
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Entries per page (default 500, at most 2000).
+    pub limit: Option<u32>,
+    /// Where to continue: the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    /// The page size to use, clamped to the contract's bounds.
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .unwrap_or(DEFAULT_PAGE_LIMIT)
+            .clamp(1, MAX_PAGE_LIMIT)
+    }
+}
+
+/// Parses a node id from a path segment: a UUID or `root`.
+pub fn node_ref(text: &str) -> ApiResult<NodeRef> {
+    text.parse()
+        .map_err(|_| ApiError::new(ProblemCode::InvalidId, format!("{text:?} is not a node id")))
+}
+
+/// `If-Match` (quoted or bare), if sent.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().trim_matches('"').to_owned())
+}

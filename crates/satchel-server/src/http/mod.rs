@@ -1,0 +1,120 @@
+//! The one page that lists every route, plus health, readiness, the OpenAPI document and its page.
+
+pub mod extract;
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use satchel_proto::ProblemCode;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{accounts, files, sync};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Satchel API", version = "1", description = "A self-hosted Dropbox: files, versions, sync."),
+    modifiers(&BearerAuth),
+    components(schemas(satchel_proto::Problem, satchel_proto::ProblemCode))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the API, and the OpenAPI document generated from their annotations.
+fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(files::content::put_by_name))
+        .routes(routes!(files::content::put_by_id, files::content::download))
+        .routes(routes!(files::content::post_multipart))
+        .layer(DefaultBodyLimit::disable());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::refresh))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::list_sessions))
+        .routes(routes!(accounts::revoke_session))
+        .routes(routes!(files::nodes::create_folder))
+        .routes(routes!(files::nodes::children))
+        .routes(routes!(files::nodes::node_by_path))
+        .routes(routes!(
+            files::nodes::get_node,
+            files::nodes::patch_node,
+            files::nodes::trash_node
+        ))
+        .routes(routes!(files::nodes::copy_node))
+        .routes(routes!(files::nodes::restore_node))
+        .routes(routes!(files::nodes::list_trash))
+        .routes(routes!(files::nodes::purge_node))
+        .routes(routes!(files::nodes::search))
+        .routes(routes!(files::content::versions))
+        .routes(routes!(files::content::restore_version))
+        .routes(routes!(files::content::chunks))
+        .routes(routes!(sync::changes))
+        .routes(routes!(sync::latest))
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
+        .merge(uploads)
+        .split_for_parts()
+}
+
+/// The whole HTTP application over `state`.
+pub fn router(state: AppState) -> axum::Router {
+    let (api, openapi) = api(&state);
+    let openapi_json = serde_json::to_string(&openapi).unwrap_or_default();
+    api.route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([("content-type", "application/json")], openapi_json.clone()) }),
+        )
+        .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
+        .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Ready when the database answers and the chunk store takes writes.
+async fn ready(State(state): State<AppState>) -> Response {
+    let database = state.store.ping().await;
+    let blobs = state.blobs.check().await;
+    match (database, blobs) {
+        (Ok(()), Ok(())) => {
+            (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))).into_response()
+        }
+        (database, blobs) => {
+            let body = serde_json::json!({
+                "status": "unavailable",
+                "database": database.err().map(|e| e.to_string()),
+                "blobs": blobs.err().map(|e| e.to_string()),
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// A self-contained page that renders the OpenAPI document (no CDN: servers may be offline).
+const DOCS_PAGE: &str = include_str!("docs.html");

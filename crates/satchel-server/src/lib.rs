@@ -1,0 +1,37 @@
+//! Satchel's HTTP server, as a library with a test seam: [`AppState::open`] opens the stores,
+//! [`http::router`] builds the application, and [`serve`] runs it on a bound listener until a
+//! shutdown signal. Tests bind `127.0.0.1:0`, start it, and talk HTTP to it.
+//!
+//! Handlers translate requests into calls on the metadata and chunk stores and their errors into
+//! problem documents (`error.rs`); no SQL and no file paths live here.
+
+pub mod accounts;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod http;
+pub mod state;
+pub mod sync;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use config::{Registration, Secret, ServerConfig};
+pub use http::router;
+pub use state::AppState;
+use tokio::net::TcpListener;
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! What every request can reach: the stores, the token keys and the configuration.
+
+use std::sync::Arc;
+
+use satchel_blob::{BlobStore, LocalBlobStore};
+use satchel_meta::Store;
+
+use crate::accounts::limiter::RateLimiter;
+use crate::accounts::tokens::TokenKeys;
+use crate::config::ServerConfig;
+
+/// Shared state of a running server. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub blobs: Arc<dyn BlobStore>,
+    pub tokens: Arc<TokenKeys>,
+    pub config: Arc<ServerConfig>,
+    pub login_limiter: Arc<RateLimiter>,
+    /// A hash checked when a login names an unknown email, so that answering costs the same time
+    /// as for a wrong password and does not reveal which emails have accounts.
+    pub decoy_hash: Arc<String>,
+}
+
+/// The key under which the generated token-signing secret is kept in the database.
+const JWT_SECRET_SETTING: &str = "jwt_secret";
+
+impl AppState {
+    /// Opens the stores named by `config` (running migrations) and loads or creates the signing key.
+    pub async fn open(config: ServerConfig) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data)?;
+        let store = Store::open(&config.database_url(), config.db_max_connections).await?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.chunk_dir())?);
+        Self::with_stores(config, store, blobs).await
+    }
+
+    /// Builds the state over stores opened elsewhere (tests, admin commands).
+    pub async fn with_stores(
+        config: ServerConfig,
+        store: Store,
+        blobs: Arc<dyn BlobStore>,
+    ) -> anyhow::Result<AppState> {
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.0.clone(),
+            None => {
+                store
+                    .setting_or_init(JWT_SECRET_SETTING, &crate::accounts::tokens::random_token())
+                    .await?
+            }
+        };
+        let login_limiter =
+            RateLimiter::new(config.login_failures_allowed, config.login_window_secs);
+        let decoy_hash =
+            crate::accounts::password::hash(crate::accounts::tokens::random_token()).await?;
+        Ok(AppState {
+            store,
+            blobs,
+            tokens: Arc::new(TokenKeys::new(secret.as_bytes())),
+            config: Arc::new(config),
+            login_limiter: Arc::new(login_limiter),
+            decoy_hash: Arc::new(decoy_hash),
+        })
+    }
+}

@@ -1,0 +1,161 @@
+//! `satchel admin`: account management straight on the database, so an administrator can close
+//! registration and still create accounts.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use satchel_meta::{Store, UserRecord};
+use satchel_server::ServerConfig;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (password from --password, $SATCHEL_PASSWORD, or a line on stdin).
+    Add {
+        email: String,
+        #[arg(long, env = "SATCHEL_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Quota in bytes [default: unlimited].
+        #[arg(long)]
+        quota: Option<u64>,
+    },
+    /// List accounts.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's quota in bytes, or `unlimited`.
+    SetQuota { email: String, quota: String },
+    /// Disable an account (signing out its sessions); `--enable` undoes it.
+    Disable {
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password (signing out every session).
+    ResetPassword {
+        email: String,
+        #[arg(long, env = "SATCHEL_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+pub async fn run(config: ServerConfig, command: AdminCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data)?;
+    let store = Store::open(&config.database_url(), 2)
+        .await
+        .context("opening the database")?;
+    let result = match command {
+        AdminCommand::User { command } => user(&store, command).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn find(store: &Store, email: &str) -> anyhow::Result<UserRecord> {
+    match store.user_by_email(email).await? {
+        Some(user) => Ok(user),
+        None => bail!("no account has the email {email:?}"),
+    }
+}
+
+fn password_from(given: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = given {
+        return Ok(password);
+    }
+    eprint!("password: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            email,
+            password,
+            quota,
+        } => {
+            let password = password_from(password)?;
+            let new = satchel_server::accounts::new_user(&email, &password, quota)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", e.detail.unwrap_or_else(|| e.code.title().to_owned()))
+                })?;
+            let user = store.create_user(new).await?;
+            println!("created {} ({})", user.email, user.id);
+        }
+        UserCommand::List { json } => {
+            for user in store.list_users().await? {
+                let quota = user
+                    .quota_bytes
+                    .map_or("unlimited".to_owned(), |q| q.to_string());
+                let state = if user.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                if json {
+                    let line = serde_json::json!({
+                        "id": user.id, "email": user.email, "quota_bytes": user.quota_bytes,
+                        "used_bytes": user.used_bytes, "disabled": user.disabled_at.is_some(),
+                        "created_at": user.created_at,
+                    });
+                    println!("{line}");
+                } else {
+                    println!(
+                        "{}\t{}\t{state}\tused {}\tquota {quota}",
+                        user.id, user.email, user.used_bytes
+                    );
+                }
+            }
+        }
+        UserCommand::SetQuota { email, quota } => {
+            let user = find(store, &email).await?;
+            let quota = match quota.as_str() {
+                "unlimited" | "none" => None,
+                text => Some(
+                    text.parse::<u64>()
+                        .context("a quota is a number of bytes or `unlimited`")?,
+                ),
+            };
+            store.set_quota(user.id, quota).await?;
+            println!(
+                "quota of {} set to {}",
+                user.email,
+                quota.map_or("unlimited".to_owned(), |q| q.to_string())
+            );
+        }
+        UserCommand::Disable { email, enable } => {
+            let user = find(store, &email).await?;
+            store.set_disabled(user.id, !enable).await?;
+            println!(
+                "{} is {}",
+                user.email,
+                if enable { "enabled" } else { "disabled" }
+            );
+        }
+        UserCommand::ResetPassword { email, password } => {
+            let user = find(store, &email).await?;
+            let password = password_from(password)?;
+            if satchel_server::accounts::password::is_weak(&password) {
+                bail!("that password is too weak: use at least 8 characters, not all the same");
+            }
+            let hash = satchel_server::accounts::password::hash(password).await?;
+            store.set_password_hash(user.id, &hash).await?;
+            println!("password of {} reset; every session signed out", user.email);
+        }
+    }
+    Ok(())
+}

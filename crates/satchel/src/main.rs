@@ -1,0 +1,163 @@
+//! `satchel`: the server (`satchel serve`) and the operator's tools (`satchel admin …`).
+
+mod admin;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use satchel_server::{AppState, Registration, Secret, ServerConfig};
+use tracing_subscriber::EnvFilter;
+
+/// Satchel: a self-hosted Dropbox.
+#[derive(Debug, Parser)]
+#[command(name = "satchel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (SQLite + local disk under ./satchel-data unless told otherwise).
+    Serve(ServeArgs),
+    /// Operator tasks on the same data, with or without the server running.
+    Admin {
+        #[command(flatten)]
+        target: StoreArgs,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+/// Where the data is: shared by `serve` and `admin`. Each flag also reads a `SATCHEL_*` variable
+/// and, below both, the TOML file given by `--config`.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// TOML file with any of the settings below (flags and environment variables win over it).
+    #[arg(long, env = "SATCHEL_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database and the chunks [default: ./satchel-data].
+    #[arg(long, env = "SATCHEL_DATA", global = true)]
+    data: Option<PathBuf>,
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB` [default: sqlite://DATA/satchel.db].
+    #[arg(long, env = "SATCHEL_DATABASE", global = true)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SATCHEL_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Whether anyone may sign up through the API: `open` or `closed` [default: open].
+    #[arg(long, env = "SATCHEL_REGISTRATION")]
+    registration: Option<Registration>,
+    /// Quota of new accounts in bytes [default: unlimited].
+    #[arg(long, env = "SATCHEL_DEFAULT_QUOTA")]
+    default_quota: Option<u64>,
+    /// Key that signs access tokens [default: generated once and kept in the database].
+    #[arg(long, env = "SATCHEL_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+}
+
+impl StoreArgs {
+    /// The configuration: defaults, then the file, then these flags/variables.
+    fn config(&self) -> anyhow::Result<ServerConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing the config file {}", path.display()))?
+            }
+            None => ServerConfig::default(),
+        };
+        if let Some(data) = &self.data {
+            config.data = data.clone();
+        }
+        if let Some(database) = &self.database {
+            config.database = Some(database.clone());
+        }
+        Ok(config)
+    }
+}
+
+impl ServeArgs {
+    fn config(&self) -> anyhow::Result<ServerConfig> {
+        let mut config = self.store.config()?;
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(registration) = self.registration {
+            config.registration = registration;
+        }
+        if let Some(quota) = self.default_quota {
+            config.default_quota = Some(quota);
+        }
+        if let Some(secret) = &self.jwt_secret {
+            config.jwt_secret = Some(Secret(secret.clone()));
+        }
+        Ok(config)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args.config()?).await,
+        Command::Admin { target, command } => admin::run(target.config()?, command).await,
+    }
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let state = AppState::open(config.clone())
+        .await
+        .with_context(|| format!("opening the data in {}", config.data.display()))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        data = %config.data.display(),
+        database = if config.database.is_some() { "configured" } else { "embedded SQLite" },
+        "satchel is serving"
+    );
+    satchel_server::serve(state, listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
