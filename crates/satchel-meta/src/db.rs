@@ -229,3 +229,46 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 pub(crate) fn from_micros(value: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(value).unwrap_or_default()
 }
+
+/// Creates the PostgreSQL database named in `url` (connecting to the server's `postgres`
+/// database to do so). Used by tests and by operators bootstrapping a fresh server.
+pub async fn create_postgres_database(url: &str) -> Result<()> {
+    sqlx::any::install_default_drivers();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, name) = base.rsplit_once('/').ok_or(crate::StoreError::BadCursor)?;
+    let admin = match query {
+        Some(query) => format!("{server}/postgres?{query}"),
+        None => format!("{server}/postgres"),
+    };
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await?;
+    let quoted = name.replace('"', "\"\"");
+    conn.execute(format!("CREATE DATABASE \"{quoted}\"").as_str())
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Every `(table, column)` of the schema, sorted: lets a test prove the SQLite and PostgreSQL
+    /// migration trees build the same tables.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
+                 FROM information_schema.columns WHERE table_schema = current_schema()"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut columns = rows
+            .iter()
+            .map(|row| Ok((sqlx::Row::try_get(row, "t")?, sqlx::Row::try_get(row, "c")?)))
+            .collect::<Result<Vec<(String, String)>>>()?;
+        columns.sort();
+        Ok(columns)
+    }
+}

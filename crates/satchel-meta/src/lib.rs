@@ -26,7 +26,7 @@ mod versions;
 
 pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, email_key};
 pub use cursor::Cursor;
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, create_postgres_database};
 pub use error::StoreError;
 pub use nodes::SearchQuery;
 pub use tree::{ContentTarget, NewContent, WriteMode};

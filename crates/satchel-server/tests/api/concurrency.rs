@@ -1,0 +1,50 @@
+//! Many writers at once: no 500s, no lost writes, no "database is locked".
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, expect_json, id_of, noise};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_uploads_all_land() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let folder = id_of(&app.mkdir(&ana, "root", "burst").await);
+    let names: Vec<String> = (0..50).map(|i| format!("file-{i:02}.bin")).collect();
+    let distinct = names
+        .iter()
+        .zip(0..)
+        .map(|(name, i)| app.put_content(&ana, &folder, name, noise(4096, i)));
+    for response in futures_util::future::join_all(distinct).await {
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+    assert_eq!(app.names(&ana, &folder).await.len(), 50);
+
+    let same = (0..50).map(|i| app.put_content(&ana, &folder, "same.bin", noise(4096, 100 + i)));
+    for response in futures_util::future::join_all(same).await {
+        let status = response.status();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    let node = expect_json(
+        app.get(&ana, "/api/v1/nodes/by-path?path=/burst/same.bin")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(node["version"], 50);
+    let versions = expect_json(
+        app.get(&ana, &format!("/api/v1/files/{}/versions", id_of(&node)))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(versions["entries"].as_array().unwrap().len(), 50);
+}

@@ -1,0 +1,14 @@
+//! The HTTP API, exercised as a client would: each test starts a real server on `127.0.0.1:0` with
+//! its own database (SQLite in a temporary folder, or a fresh PostgreSQL database when
+//! `SATCHEL_TEST_DATABASE_URL` names a server) and its own chunk folder.
+
+mod accounts;
+mod bad_input;
+mod concurrency;
+mod content;
+mod folders;
+mod helpers;
+mod journal;
+mod search;
+mod trash;
+mod versions;
