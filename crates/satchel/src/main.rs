@@ -2,6 +2,7 @@
 
 mod admin;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -112,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     match cli.command {
