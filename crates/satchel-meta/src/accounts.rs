@@ -114,7 +114,7 @@ impl Store {
         sqlx::query("INSERT INTO namespaces (id, created_at) VALUES ($1, $2)")
             .bind(ns_id.to_string())
             .bind(micros(now))
-            .execute(&mut *tx.tx)
+            .execute(tx.conn())
             .await?;
         sqlx::query(
             "INSERT INTO nodes (id, ns_id, owner_id, parent_id, kind, name, name_key, rev, \
@@ -124,7 +124,7 @@ impl Store {
         .bind(ns_id.to_string())
         .bind(id.to_string())
         .bind(micros(now))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, email_key, password_hash, ns_id, root_id, quota_bytes, \
@@ -138,7 +138,7 @@ impl Store {
         .bind(root_id.to_string())
         .bind(new.quota_bytes.map(to_i64))
         .bind(micros(now))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await;
         match inserted {
             Err(error) if StoreError::is_unique_violation(&error) => {
@@ -199,7 +199,7 @@ impl Store {
         let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user_id.to_string())
             .bind(password_hash)
-            .execute(&mut *tx.tx)
+            .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -214,7 +214,7 @@ impl Store {
         let done = sqlx::query(&sql)
             .bind(user_id.to_string())
             .bind(value)
-            .execute(&mut *tx.tx)
+            .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -242,9 +242,9 @@ impl Store {
         .bind(device_name)
         .bind(now)
         .bind(micros(expires_at))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
-        insert_refresh(&mut tx.tx, refresh_hash, id).await?;
+        insert_refresh(tx.conn(), refresh_hash, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -264,7 +264,7 @@ impl Store {
              FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = $1",
         )
         .bind(old_hash)
-        .fetch_optional(&mut *tx.tx)
+        .fetch_optional(tx.conn())
         .await?;
         let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
@@ -280,24 +280,24 @@ impl Store {
         )
         .bind(old_hash)
         .bind(now)
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         if spent.rows_affected() == 0 {
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
                 .bind(&session_id)
                 .bind(now)
-                .execute(&mut *tx.tx)
+                .execute(tx.conn())
                 .await?;
             tx.commit().await?;
             return Ok(RefreshOutcome::Reused);
         }
         let session_uuid = parse_uuid(&session_id)?;
-        insert_refresh(&mut tx.tx, new_hash, session_uuid).await?;
+        insert_refresh(tx.conn(), new_hash, session_uuid).await?;
         sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
             .bind(&session_id)
             .bind(now)
             .bind(micros(expires_at))
-            .execute(&mut *tx.tx)
+            .execute(tx.conn())
             .await?;
         tx.commit().await?;
         let user_id = parse_uuid(&row.try_get::<String, _>("user_id")?)?;
@@ -325,7 +325,7 @@ impl Store {
         )
         .bind(refresh_hash)
         .bind(micros(Utc::now()))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         tx.commit().await
     }
@@ -384,7 +384,7 @@ impl Store {
         .bind(session_id.to_string())
         .bind(user_id.to_string())
         .bind(micros(Utc::now()))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -399,7 +399,7 @@ impl Store {
         )
         .bind(user_id.to_string())
         .bind(micros(Utc::now()))
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         tx.commit().await
     }

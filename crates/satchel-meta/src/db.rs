@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+
+use crate::group::{GroupWriter, Turn};
 
 use crate::Result;
 
@@ -40,9 +41,10 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time. Writers queue here, in the process, instead of spinning on
-    /// `SQLITE_BUSY`; PostgreSQL needs no such lock (its row locks order writers per namespace).
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite allows one writer at a time: writers queue here, in the process, instead of spinning
+    /// on `SQLITE_BUSY`, and share commits (see `group.rs`). PostgreSQL needs neither: its row locks
+    /// order writers per namespace and it groups concurrent commits itself.
+    group: Option<Arc<GroupWriter>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -53,16 +55,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// A write transaction, holding the SQLite writer lock (if any) until it is dropped.
-pub(crate) struct WriteTx<'a> {
-    pub(crate) tx: Transaction<'static, Any>,
-    _turn: Option<MutexGuard<'a, ()>>,
+/// A write transaction: a pooled transaction of its own (PostgreSQL), or a turn in the group-commit
+/// batch (SQLite). Dropping it without `commit` undoes its changes.
+pub(crate) enum WriteTx<'a> {
+    Own(Transaction<'static, Any>),
+    Grouped(Turn<'a>),
 }
 
 impl WriteTx<'_> {
+    /// The connection to run the operation's statements on.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        match self {
+            WriteTx::Own(tx) => tx,
+            WriteTx::Grouped(turn) => turn.conn(),
+        }
+    }
+
+    /// Commits; returns once the change is durable.
     pub(crate) async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        match self {
+            WriteTx::Own(tx) => Ok(tx.commit().await?),
+            WriteTx::Grouped(turn) => turn.commit().await,
+        }
     }
 }
 
@@ -84,6 +98,12 @@ impl Store {
             create_parent_dir(&url);
         }
         let options = AnyConnectOptions::from_str(&url)?;
+        // On SQLite the group-commit writer keeps one connection for itself; readers need another.
+        let max_connections = if backend == Backend::Sqlite {
+            max_connections.max(2)
+        } else {
+            max_connections
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
@@ -103,11 +123,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let group = (backend == Backend::Sqlite).then(|| GroupWriter::new(pool.clone()));
         let store = Store {
             pool,
             backend,
-            write_lock,
+            group,
         };
         store.migrate().await?;
         Ok(store)
@@ -126,17 +146,18 @@ impl Store {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.release().await;
+        }
         self.pool.close().await;
     }
 
-    /// Begins a write transaction, waiting for the writer's turn on SQLite.
+    /// Begins a write transaction (on SQLite: waits for the writer's turn).
     pub(crate) async fn write(&self) -> Result<WriteTx<'_>> {
-        let turn = match &self.write_lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
-        let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(match &self.group {
+            Some(group) => WriteTx::Grouped(group.begin().await?),
+            None => WriteTx::Own(self.pool.begin().await?),
+        })
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -144,17 +165,17 @@ impl Store {
         if self.backend == Backend::Postgres {
             // Several servers may start at once against one database: one migrates, the others wait.
             sqlx::query("SELECT pg_advisory_xact_lock(7305188)")
-                .execute(&mut *tx.tx)
+                .execute(tx.conn())
                 .await?;
         }
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations \
              (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
         )
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *tx.tx)
+            .fetch_all(tx.conn())
             .await?;
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let sql = match self.backend {
@@ -166,14 +187,14 @@ impl Store {
                 name = migration.name,
                 "migrating"
             );
-            tx.tx.execute(sqlx::raw_sql(sql)).await?;
+            tx.conn().execute(sqlx::raw_sql(sql)).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )
             .bind(migration.version)
             .bind(migration.name)
             .bind(micros(Utc::now()))
-            .execute(&mut *tx.tx)
+            .execute(tx.conn())
             .await?;
         }
         tx.commit().await
@@ -198,11 +219,11 @@ impl Store {
         )
         .bind(key)
         .bind(value)
-        .execute(&mut *tx.tx)
+        .execute(tx.conn())
         .await?;
         let held: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_one(&mut *tx.tx)
+            .fetch_one(tx.conn())
             .await?;
         tx.commit().await?;
         Ok(held)

@@ -40,6 +40,9 @@ pub enum StoreError {
     RootImmutable,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The shared commit of a batch of writes failed (SQLite group commit).
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -17,6 +17,7 @@ mod accounts;
 mod cursor;
 mod db;
 mod error;
+mod group;
 mod journal;
 mod nodes;
 mod paths;
@@ -31,6 +32,10 @@ pub use error::StoreError;
 pub use nodes::SearchQuery;
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use versions::{ChunkRef, PlacedChunk, VersionContent};
+
+/// Largest chunk kept in the database instead of the blob store: a whole small file, stored with its
+/// version in one transaction (one flush for bytes and metadata, instead of three).
+pub const MAX_INLINE_CHUNK: usize = 64 * 1024;
 
 /// Result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

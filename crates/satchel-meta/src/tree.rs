@@ -40,13 +40,16 @@ pub enum WriteMode {
     Fail,
 }
 
-/// Content whose chunks the blob store already holds durably.
+/// Content whose chunks the blob store already holds durably — or, for a small file, whose bytes
+/// come along to be kept in the database with the version.
 #[derive(Debug, Clone)]
 pub struct NewContent {
     pub size: u64,
     pub sha256: Sha256,
     pub mime: Option<String>,
     pub chunks: Vec<ChunkRef>,
+    /// The bytes of the single chunk of a small file (at most [`crate::MAX_INLINE_CHUNK`]).
+    pub inline: Option<Vec<u8>>,
 }
 
 /// How many numbered names to try before giving up on `on_conflict: rename`.
@@ -191,7 +194,7 @@ impl Store {
         on_conflict: OnConflict,
     ) -> Result<Node> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let parent = live_folder(conn, actor, parent).await?;
         let name = claim_name(conn, parent.id, name, on_conflict, None).await?;
@@ -212,7 +215,7 @@ impl Store {
         base_rev: Option<&str>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let existing = match target {
             ContentTarget::Existing(id) => Err(changeable(conn, actor, id).await?),
@@ -259,21 +262,17 @@ impl Store {
                 .bind(micros(Utc::now()))
                 .execute(&mut *conn)
                 .await?;
-                insert_version(
-                    conn,
-                    row.id,
-                    version,
-                    content.size,
-                    &content.sha256,
-                    actor.device.as_deref(),
-                    &content.chunks,
-                )
-                .await?;
+                insert_version(conn, row.id, version, &content, actor.device.as_deref()).await?;
                 (row.id, false)
             }
             Ok((parent, name)) => {
-                if base_rev.is_some() {
-                    return Err(StoreError::NotFound);
+                if let Some(expected) = base_rev {
+                    // A precondition on a file that does not exist cannot hold.
+                    let expected = expected.to_owned();
+                    return Err(StoreError::RevMismatch {
+                        expected,
+                        current: "none".to_owned(),
+                    });
                 }
                 charge(conn, actor.user_id, to_i64(content.size)).await?;
                 let id = insert_node(
@@ -286,16 +285,7 @@ impl Store {
                     Some((&content, 1)),
                 )
                 .await?;
-                insert_version(
-                    conn,
-                    id,
-                    1,
-                    content.size,
-                    &content.sha256,
-                    actor.device.as_deref(),
-                    &content.chunks,
-                )
-                .await?;
+                insert_version(conn, id, 1, &content, actor.device.as_deref()).await?;
                 (id, true)
             }
         };
@@ -308,7 +298,7 @@ impl Store {
     /// Makes an old version the newest one again (as a new version number).
     pub async fn restore_version(&self, actor: &Actor, file: NodeRef, number: u64) -> Result<Node> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let row = changeable(conn, actor, resolve(actor, file)).await?;
         if row.kind != NodeKind::File {
@@ -356,7 +346,7 @@ impl Store {
         on_conflict: OnConflict,
     ) -> Result<Node> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let row = changeable(conn, actor, resolve(actor, node)).await?;
         row.check_rev(base_rev)?;
@@ -410,7 +400,7 @@ impl Store {
         on_conflict: OnConflict,
     ) -> Result<Node> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let source = changeable(conn, actor, resolve(actor, source)).await?;
         let target = live_folder(conn, actor, parent).await?;
         if source.kind == NodeKind::Folder && is_within(conn, target.id, source.id).await? {
@@ -456,7 +446,7 @@ impl Store {
         base_rev: Option<&str>,
     ) -> Result<()> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let row = changeable(conn, actor, resolve(actor, node)).await?;
         row.check_rev(base_rev)?;
@@ -484,7 +474,7 @@ impl Store {
     /// When its folder is gone or still in the trash, it comes back into the root.
     pub async fn restore_node(&self, actor: &Actor, node: NodeRef) -> Result<Node> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let row = load(conn, actor, resolve(actor, node)).await?;
         let Some(trash_root) = row.trash_root.filter(|_| !row.is_live()) else {
             return Err(StoreError::NotTrashed);
@@ -549,7 +539,7 @@ impl Store {
     /// other version references them.
     pub async fn purge_node(&self, actor: &Actor, node: NodeRef) -> Result<()> {
         let mut w = self.write().await?;
-        let conn = &mut *w.tx;
+        let conn = w.conn();
         let seq = next_seq(conn, actor.ns_id).await?;
         let row = load(conn, actor, resolve(actor, node)).await?;
         if row.is_live() {
@@ -625,6 +615,7 @@ async fn copy_one(
                     })?,
                 mime: source.mime.clone(),
                 chunks: Vec::new(),
+                inline: None,
             };
             let id = insert_node(
                 conn,

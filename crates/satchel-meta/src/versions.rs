@@ -9,6 +9,7 @@ use crate::accounts::{to_i64, to_u64};
 use crate::db::{from_micros, micros};
 use crate::nodes::{load, resolve};
 use crate::paths::PathCache;
+use crate::tree::NewContent;
 use crate::{Actor, Result, Store, StoreError};
 
 /// One chunk of a file version, as the version's chunk list names it.
@@ -25,6 +26,8 @@ pub struct PlacedChunk {
     pub offset: u64,
     pub size: u64,
     pub sha256: Sha256,
+    /// The bytes are in the metadata database ([`Store::inline_chunk`]), not the blob store.
+    pub inline: bool,
 }
 
 /// What a download needs: the node, the version, and its chunks in order.
@@ -43,11 +46,10 @@ pub(crate) async fn insert_version(
     conn: &mut AnyConnection,
     node: Uuid,
     version: i64,
-    size: u64,
-    sha256: &Sha256,
+    content: &NewContent,
     device: Option<&str>,
-    chunks: &[ChunkRef],
 ) -> Result<()> {
+    let (size, sha256, chunks) = (content.size, &content.sha256, content.chunks.as_slice());
     let now = micros(Utc::now());
     sqlx::query(
         "INSERT INTO versions (node_id, version, size, sha256, device, created_at) \
@@ -80,6 +82,20 @@ pub(crate) async fn insert_version(
             offset += chunk.size;
         }
         query.execute(&mut *conn).await?;
+    }
+    if let (Some(bytes), [chunk]) = (&content.inline, chunks) {
+        // Kept with the version, in the same transaction. A chunk already known stays where it is.
+        sqlx::query(
+            "INSERT INTO chunks (sha256, size, created_at, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(chunk.sha256.to_hex())
+        .bind(to_i64(chunk.size))
+        .bind(now)
+        .bind(bytes.clone())
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
     }
     register_chunks(conn, chunks, now).await
 }
@@ -190,6 +206,16 @@ fn version_from_row(row: &sqlx::any::AnyRow) -> Result<VersionInfo> {
 }
 
 impl Store {
+    /// The bytes of a chunk kept in the database, if it is one.
+    pub async fn inline_chunk(&self, sha256: &Sha256) -> Result<Option<Vec<u8>>> {
+        let data: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT data FROM chunks WHERE sha256 = $1")
+                .bind(sha256.to_hex())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(data.flatten())
+    }
+
     /// A file's versions, newest first.
     pub async fn versions(
         &self,
@@ -249,8 +275,10 @@ impl Store {
         };
         let info = version_row(&mut conn, row.id, number).await?;
         let chunk_rows = sqlx::query(
-            "SELECT idx, offset_bytes, size, sha256 FROM version_chunks \
-             WHERE node_id = $1 AND version = $2 ORDER BY idx",
+            "SELECT v.idx, v.offset_bytes, v.size, v.sha256, \
+             CAST(CASE WHEN c.data IS NULL THEN 0 ELSE 1 END AS BIGINT) AS inline \
+             FROM version_chunks v LEFT JOIN chunks c ON c.sha256 = v.sha256 \
+             WHERE v.node_id = $1 AND v.version = $2 ORDER BY v.idx",
         )
         .bind(row.id.to_string())
         .bind(number)
@@ -267,6 +295,7 @@ impl Store {
                     sha256: sha256
                         .parse()
                         .map_err(|_| StoreError::Corrupt(sha256.clone()))?,
+                    inline: r.try_get::<i64, _>("inline")? == 1,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

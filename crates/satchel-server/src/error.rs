@@ -71,7 +71,9 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%error, "database unavailable");
                 return Self::new(C::Unavailable, "the database is unavailable; retry shortly");
             }
-            StoreError::Database(_) | StoreError::Corrupt(_) => return Self::internal(&error),
+            StoreError::Database(_) | StoreError::Corrupt(_) | StoreError::CommitFailed(_) => {
+                return Self::internal(&error);
+            }
         };
         Self::new(code, error.to_string())
     }

@@ -91,11 +91,14 @@ CREATE TABLE version_chunks (
 );
 CREATE INDEX version_chunks_sha256 ON version_chunks (sha256);
 
--- Chunks the blob store holds durably. Rows are added in the transaction that first references them.
+-- Every chunk a version references. Small chunks (a whole small file) keep their bytes in `data`,
+-- written in the same transaction as the version; the others are in the blob store, durable before
+-- the row is added.
 CREATE TABLE chunks (
     sha256     TEXT PRIMARY KEY,
     size       BIGINT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    data       BLOB
 );
 
 CREATE TABLE journal (

@@ -1,16 +1,14 @@
 //! File content: streaming uploads (raw body or multipart), downloads with ranges and validators,
 //! versions and their restore.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::StreamExt;
-use satchel_blob::BlobStore;
-use satchel_meta::{Actor, ContentTarget, NewContent, PlacedChunk, WriteMode};
+use satchel_meta::{Actor, ContentTarget, PlacedChunk, WriteMode};
 use satchel_proto::{
     ChunkInfo, Node, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
 };
@@ -169,12 +167,7 @@ pub async fn put_by_name(
     let replaced = existing.as_ref().filter(|_| mode == WriteMode::Version);
     let expect = expectations(&headers, room(&state, &actor, replaced).await?)?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
-    let content = NewContent {
-        size: stored.size,
-        sha256: stored.sha256,
-        mime: mime_for(params.name.as_str(), declared_type(&headers)),
-        chunks: stored.chunks,
-    };
+    let content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
     let target = ContentTarget::Named {
         parent: params.parent_id,
         name: params.name,
@@ -214,12 +207,8 @@ pub async fn put_by_id(
     }
     let expect = expectations(&headers, room(&state, &actor, Some(&node)).await?)?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
-    let content = NewContent {
-        size: stored.size,
-        sha256: stored.sha256,
-        mime: mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()),
-        chunks: stored.chunks,
-    };
+    let content =
+        stored.into_content(mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()));
     let (node, created) = state
         .store
         .write_content(
@@ -263,12 +252,7 @@ pub async fn post_multipart(
                     ..Default::default()
                 };
                 let stored = ingest(&state.blobs, Box::pin(field), expect).await?;
-                let content = NewContent {
-                    size: stored.size,
-                    sha256: stored.sha256,
-                    mime,
-                    chunks: stored.chunks,
-                };
+                let content = stored.into_content(mime);
                 let target = ContentTarget::Named { parent, name, mode };
                 let (node, _) = state
                     .store
@@ -370,23 +354,39 @@ pub async fn download(
             format!("bytes {start}-{}/{size}", end - 1),
         );
     }
-    let body = chunk_stream(Arc::clone(&state.blobs), content.chunks, start, end);
+    let body = chunk_stream(state.clone(), content.chunks, start, end);
     builder.body(body).map_err(ApiError::internal)
 }
 
+/// A chunk's bytes, from the database for small ones, else from the blob store.
+pub async fn read_chunk(state: &AppState, chunk: &PlacedChunk) -> std::io::Result<Bytes> {
+    if chunk.inline {
+        let inline = state
+            .store
+            .inline_chunk(&chunk.sha256)
+            .await
+            .map_err(std::io::Error::other)?;
+        if let Some(bytes) = inline {
+            return Ok(Bytes::from(bytes));
+        }
+    }
+    state
+        .blobs
+        .get(chunk.sha256)
+        .await
+        .map_err(std::io::Error::other)
+}
+
 /// The bytes `start..end` of a file made of `chunks`, read chunk by chunk with a little read-ahead.
-fn chunk_stream(blobs: Arc<dyn BlobStore>, chunks: Vec<PlacedChunk>, start: u64, end: u64) -> Body {
+fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64) -> Body {
     let wanted = chunks
         .into_iter()
         .filter(move |c| c.offset < end && c.offset + c.size > start);
     let stream = futures_util::stream::iter(wanted)
         .map(move |chunk| {
-            let blobs = Arc::clone(&blobs);
+            let state = state.clone();
             async move {
-                let bytes = blobs
-                    .get(chunk.sha256)
-                    .await
-                    .map_err(std::io::Error::other)?;
+                let bytes = read_chunk(&state, &chunk).await?;
                 let from = start.saturating_sub(chunk.offset) as usize;
                 let to = (end.min(chunk.offset + chunk.size) - chunk.offset) as usize;
                 if bytes.len() < to {

@@ -4,13 +4,15 @@
 //! the whole-file SHA-256 is computed on the way, and each chunk is hashed and written durably in the
 //! background while the next one is read, with at most [`WRITES_IN_FLIGHT`] writes outstanding. The
 //! caller gets the ordered chunk list only when every chunk is durable; it then commits metadata.
+//! A body of one small chunk is not written here at all: it is committed with its version, inside
+//! the metadata transaction (see `satchel_meta::MAX_INLINE_CHUNK`).
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use satchel_blob::{BlobStore, MAX_CHUNK, cut_point};
-use satchel_meta::ChunkRef;
+use satchel_meta::{ChunkRef, MAX_INLINE_CHUNK, NewContent};
 use satchel_proto::{ProblemCode, Sha256};
 use sha2::Digest;
 use tokio::task::JoinSet;
@@ -31,12 +33,27 @@ pub struct Expectations {
     pub room: Option<u64>,
 }
 
-/// A body stored as chunks.
+/// A body stored as chunks — or, if small, held to be stored with its version.
 #[derive(Debug, Clone)]
 pub struct Ingested {
     pub size: u64,
     pub sha256: Sha256,
     pub chunks: Vec<ChunkRef>,
+    /// The whole body, when it is one chunk of at most [`MAX_INLINE_CHUNK`] bytes.
+    pub inline: Option<Vec<u8>>,
+}
+
+impl Ingested {
+    /// The content to commit, with its media type.
+    pub fn into_content(self, mime: Option<String>) -> NewContent {
+        NewContent {
+            size: self.size,
+            sha256: self.sha256,
+            mime,
+            chunks: self.chunks,
+            inline: self.inline,
+        }
+    }
 }
 
 /// Reads `body` to its end, storing it as chunks, and checks it against `expect`.
@@ -77,6 +94,10 @@ where
             whole.update(&frame);
             buffer.extend_from_slice(&frame);
         }
+        if eof && chunks.is_empty() && !buffer.is_empty() && buffer.len() <= MAX_INLINE_CHUNK {
+            // A small file: its bytes go into the database with the version, in one transaction.
+            break;
+        }
         while let Some(cut) = cut_point(&buffer, eof) {
             let chunk = buffer.split_to(cut).freeze();
             while writes.len() >= WRITES_IN_FLIGHT {
@@ -107,11 +128,21 @@ where
             format!("the body's SHA-256 is {sha256}, not the X-Content-SHA256 sent"),
         ));
     }
+    if chunks.is_empty() && !buffer.is_empty() {
+        let chunk = ChunkRef { sha256, size };
+        return Ok(Ingested {
+            size,
+            sha256,
+            chunks: vec![chunk],
+            inline: Some(buffer.to_vec()),
+        });
+    }
     let chunks = chunks.into_iter().flatten().collect();
     Ok(Ingested {
         size,
         sha256,
         chunks,
+        inline: None,
     })
 }
 

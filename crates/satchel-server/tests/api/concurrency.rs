@@ -48,3 +48,42 @@ async fn fifty_concurrent_uploads_all_land() {
     .await;
     assert_eq!(versions["entries"].as_array().unwrap().len(), 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failing_writes_in_a_busy_moment_change_nothing_else() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    app.mkdir(&ana, "root", "taken").await;
+    let names: Vec<String> = (0..40)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("new-{i}")
+            } else {
+                "TAKEN".to_owned()
+            }
+        })
+        .collect();
+    let creates = names.iter().map(|name| {
+        app.post(
+            &ana,
+            "/api/v1/folders",
+            serde_json::json!({"parent_id": "root", "name": name}),
+        )
+    });
+    let mut created = 0;
+    for response in futures_util::future::join_all(creates).await {
+        match response.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    assert_eq!(created, 20);
+    assert_eq!(app.names(&ana, "root").await.len(), 21);
+    let changes = expect_json(app.get(&ana, "/api/v1/changes").await, StatusCode::OK).await;
+    assert_eq!(
+        changes["changes"].as_array().unwrap().len(),
+        21,
+        "only the writes that succeeded are journaled"
+    );
+}

@@ -267,3 +267,57 @@ async fn quota_is_enforced_before_bytes_are_kept() {
     let me = expect_json(app.get(&ana, "/api/v1/me").await, StatusCode::OK).await;
     assert_eq!(me["used_bytes"], 9_000);
 }
+
+#[tokio::test]
+async fn small_files_are_kept_with_their_version() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let before = stored_chunk_files(&app);
+    let small = noise(10_000, 8);
+    let node = app.upload(&ana, "root", "small.bin", small.clone()).await;
+    let id = id_of(&node);
+    assert_eq!(
+        stored_chunk_files(&app),
+        before,
+        "no chunk file for a small upload"
+    );
+    assert_eq!(app.download(&ana, &id).await, small);
+    let part = app
+        .request(&ana, Method::GET, &format!("/api/v1/files/{id}/content"))
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.bytes().await.unwrap(), small[100..200]);
+    let chunks = expect_json(
+        app.get(&ana, &format!("/api/v1/files/{id}/chunks")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(chunks["entries"][0]["sha256"], sha256_hex(&small));
+    // A second version, a copy and a restore all keep reading the right bytes.
+    app.upload(&ana, "root", "small.bin", b"v2".to_vec()).await;
+    let copy = app
+        .request(&ana, Method::POST, &format!("/api/v1/nodes/{id}/copy"))
+        .json(&serde_json::json!({"parent_id": "root", "name": "copy.bin"}))
+        .send()
+        .await
+        .unwrap();
+    let copy = id_of(&expect_json(copy, StatusCode::CREATED).await);
+    assert_eq!(app.download(&ana, &copy).await, b"v2");
+    app.post(
+        &ana,
+        &format!("/api/v1/files/{id}/versions/1/restore"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(app.download(&ana, &id).await, small);
+    // The largest inline file and the smallest chunked one both round trip.
+    for size in [64 * 1024, 64 * 1024 + 1] {
+        let bytes = noise(size, size as u64);
+        let node = app
+            .upload(&ana, "root", &format!("edge-{size}"), bytes.clone())
+            .await;
+        assert_eq!(app.download(&ana, &id_of(&node)).await, bytes);
+    }
+}
