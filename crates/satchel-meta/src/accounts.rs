@@ -17,6 +17,10 @@ pub struct Actor {
     pub root_id: Uuid,
     /// The session's device name, recorded on the versions it writes.
     pub device: Option<String>,
+    /// The user's quota (`None`: unlimited) and usage when the request began: enough for early
+    /// refusals; the write transaction checks the quota again, authoritatively.
+    pub quota_bytes: Option<u64>,
+    pub used_bytes: u64,
 }
 
 /// An account as stored.
@@ -42,6 +46,8 @@ impl UserRecord {
             ns_id: self.ns_id,
             root_id: self.root_id,
             device,
+            quota_bytes: self.quota_bytes,
+            used_bytes: self.used_bytes,
         }
     }
 }
@@ -333,7 +339,8 @@ impl Store {
     /// The actor behind a live session of an enabled user, or `None`.
     pub async fn session_actor(&self, user_id: Uuid, session_id: Uuid) -> Result<Option<Actor>> {
         let row = sqlx::query(
-            "SELECT u.ns_id, u.root_id, s.device_name FROM sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT u.ns_id, u.root_id, u.quota_bytes, u.used_bytes, s.device_name \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
              AND u.disabled_at IS NULL",
         )
@@ -349,6 +356,8 @@ impl Store {
             ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
             root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
             device: row.try_get("device_name")?,
+            quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+            used_bytes: to_u64(row.try_get("used_bytes")?),
         }))
     }
 

@@ -228,7 +228,8 @@ impl Store {
                     Some(_) if mode != WriteMode::Rename => {
                         return Err(StoreError::NameConflict(name.to_string()));
                     }
-                    _ => {
+                    None => Ok((parent.id, name)),
+                    Some(_) => {
                         let name =
                             claim_name(conn, parent.id, name, OnConflict::Rename, None).await?;
                         Ok((parent.id, name))

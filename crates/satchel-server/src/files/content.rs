@@ -76,16 +76,23 @@ fn expectations(headers: &HeaderMap, room: Option<u64>) -> ApiResult<Expectation
 }
 
 /// Bytes the owner may still add, counting back the file a write would replace.
-async fn room(state: &AppState, actor: &Actor, replaced: Option<&Node>) -> ApiResult<Option<u64>> {
-    let user = state
-        .store
-        .user_by_id(actor.user_id)
-        .await?
-        .ok_or(ProblemCode::NotFound)?;
+fn room(actor: &Actor, replaced: Option<&Node>) -> Option<u64> {
     let freed = replaced.and_then(|node| node.size).unwrap_or(0);
-    Ok(user
-        .quota_bytes
-        .map(|quota| (quota + freed).saturating_sub(user.used_bytes)))
+    actor.quota_bytes.map(|quota| (quota + freed).saturating_sub(actor.used_bytes))
+}
+
+/// The file a named write would replace, looked up only when a quota makes it matter.
+async fn replaced_file(
+    state: &AppState,
+    actor: &Actor,
+    parent: NodeRef,
+    name: &NodeName,
+    mode: WriteMode,
+) -> ApiResult<Option<Node>> {
+    if actor.quota_bytes.is_none() || mode != WriteMode::Version {
+        return Ok(None);
+    }
+    Ok(state.store.child_named(actor, parent, name).await?)
 }
 
 /// Types that say nothing about the content (curl's `--data-binary` sends a form type).
@@ -160,12 +167,8 @@ pub async fn put_by_name(
     body: Body,
 ) -> ApiResult<Response> {
     let mode = write_mode(params.on_conflict.as_deref())?;
-    let existing = state
-        .store
-        .child_named(&actor, params.parent_id, &params.name)
-        .await?;
-    let replaced = existing.as_ref().filter(|_| mode == WriteMode::Version);
-    let expect = expectations(&headers, room(&state, &actor, replaced).await?)?;
+    let replaced = replaced_file(&state, &actor, params.parent_id, &params.name, mode).await?;
+    let expect = expectations(&headers, room(&actor, replaced.as_ref()))?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
     let content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
     let target = ContentTarget::Named {
@@ -205,7 +208,7 @@ pub async fn put_by_id(
             format!("the node is at rev {}", node.rev),
         ));
     }
-    let expect = expectations(&headers, room(&state, &actor, Some(&node)).await?)?;
+    let expect = expectations(&headers, room(&actor, Some(&node)))?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
     let content =
         stored.into_content(mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()));
@@ -245,10 +248,9 @@ pub async fn post_multipart(
                     .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
                 let mode = write_mode(on_conflict.as_deref())?;
                 let mime = mime_for(name.as_str(), field.content_type());
-                let existing = state.store.child_named(&actor, parent, &name).await?;
-                let replaced = existing.as_ref().filter(|_| mode == WriteMode::Version);
+                let replaced = replaced_file(&state, &actor, parent, &name, mode).await?;
                 let expect = Expectations {
-                    room: room(&state, &actor, replaced).await?,
+                    room: room(&actor, replaced.as_ref()),
                     ..Default::default()
                 };
                 let stored = ingest(&state.blobs, Box::pin(field), expect).await?;
