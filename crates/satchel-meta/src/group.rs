@@ -82,8 +82,7 @@ impl GroupWriter {
 fn connection<'g>(state: &'g mut MutexGuard<'_, WriterState>) -> &'g mut AnyConnection {
     state
         .conn
-        .as_mut()
-        .map(|conn| &mut **conn)
+        .as_deref_mut()
         .unwrap_or_else(|| unreachable!("a writer holds a connection"))
 }
 

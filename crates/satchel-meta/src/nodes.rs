@@ -9,7 +9,7 @@ use crate::accounts::to_i64;
 use crate::cursor::{decode_page_key, encode_page_key};
 use crate::db::micros;
 use crate::paths::{PathCache, join};
-use crate::rows::{NODE_COLUMNS, NodeRow};
+use crate::rows::{NODE_COLUMNS, NodeRow, packed, unpack};
 use crate::{Actor, Result, Store, StoreError};
 
 /// Filters of `GET /api/v1/search`.
@@ -139,26 +139,28 @@ impl Store {
         } else {
             "AND deleted_at IS NULL"
         };
-        let sql = format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 {deleted} \
-             AND (name_key > $2 OR (name_key = $2 AND id > $3)) ORDER BY name_key, id LIMIT $4"
+        let sql = packed(
+            self.backend(),
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 {deleted} \
+                 AND (name_key > $2 OR (name_key = $2 AND id > $3)) ORDER BY name_key, id LIMIT $4"
+            ),
         );
-        let rows = sqlx::query(&sql)
+        let packed_rows: String = sqlx::query_scalar(&sql)
             .bind(parent.id.to_string())
             .bind(&after_key)
             .bind(after_id.to_string())
             .bind(i64::from(limit) + 1)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
         let folder_path = PathCache::default().of(&mut conn, &parent).await?;
-        let nodes = rows
-            .iter()
+        let nodes = unpack(&packed_rows)?
+            .into_iter()
             .map(|row| {
-                let row = NodeRow::from_row(row)?;
                 let path = join(&folder_path, &row.name);
-                Ok(row.to_node(path))
+                row.to_node(path)
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok(page_of(nodes, limit, |n| satchel_proto::name_key(&n.name)))
     }
 
@@ -180,12 +182,15 @@ impl Store {
             }
             None => (i64::MAX, String::new()),
         };
-        let sql = format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND trash_root = id \
-             AND (deleted_at < $2 OR (deleted_at = $2 AND id < $3)) \
-             ORDER BY deleted_at DESC, id DESC LIMIT $4"
+        let sql = packed(
+            self.backend(),
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND trash_root = id \
+                 AND (deleted_at < $2 OR (deleted_at = $2 AND id < $3)) \
+                 ORDER BY deleted_at DESC, id DESC LIMIT $4"
+            ),
         );
-        let rows = sqlx::query(&sql)
+        let packed_rows: String = sqlx::query_scalar(&sql)
             .bind(actor.ns_id.to_string())
             .bind(before_at)
             .bind(if cursor.is_some() {
@@ -194,13 +199,9 @@ impl Store {
                 "~".to_owned()
             })
             .bind(i64::from(limit) + 1)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        let rows = rows
-            .iter()
-            .map(NodeRow::from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let nodes = with_paths(&mut conn, rows).await?;
+        let nodes = with_paths(&mut conn, unpack(&packed_rows)?).await?;
         Ok(page_of(nodes, limit, |n| {
             n.deleted_at.map_or(0, micros).to_string()
         }))
@@ -228,16 +229,19 @@ impl Store {
             Some(m) => (Some(m.to_owned()), None),
             None => (None, None),
         };
-        let sql = format!(
-            "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND deleted_at IS NULL \
+        let sql = packed(
+            self.backend(),
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM nodes WHERE ns_id = $1 AND deleted_at IS NULL \
              AND parent_id IS NOT NULL AND name_key LIKE $2 ESCAPE '\\' \
              AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR mime = $4) \
              AND ($5 IS NULL OR mime LIKE $5 ESCAPE '\\') AND ($6 IS NULL OR modified_at > $6) \
              AND ($7 IS NULL OR size >= $7) AND ($8 IS NULL OR size <= $8) \
              AND (name_key > $9 OR (name_key = $9 AND id > $10)) \
              ORDER BY name_key, id LIMIT $11"
+            ),
         );
-        let rows = sqlx::query(&sql)
+        let packed_rows: String = sqlx::query_scalar(&sql)
             .bind(actor.ns_id.to_string())
             .bind(pattern)
             .bind(query.kind.map(|k| k.as_str().to_owned()))
@@ -249,13 +253,9 @@ impl Store {
             .bind(&after_key)
             .bind(after_id.to_string())
             .bind(i64::from(limit) + 1)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        let rows = rows
-            .iter()
-            .map(NodeRow::from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let nodes = with_paths(&mut conn, rows).await?;
+        let nodes = with_paths(&mut conn, unpack(&packed_rows)?).await?;
         Ok(page_of(nodes, limit, |n| satchel_proto::name_key(&n.name)))
     }
 }

@@ -7,14 +7,14 @@ use uuid::Uuid;
 
 use crate::accounts::{parse_uuid, to_u64};
 use crate::db::from_micros;
-use crate::{Result, StoreError};
+use crate::{Backend, Result, StoreError};
 
 /// The columns [`NodeRow::from_row`] reads, in a form ready for `SELECT`.
-pub(crate) const NODE_COLUMNS: &str = "id, ns_id, owner_id, parent_id, kind, name, rev, size, \
+pub(crate) const NODE_COLUMNS: &str = "id, owner_id, parent_id, kind, name, rev, size, \
     sha256, mime, version, created_at, modified_at, deleted_at, trash_root";
 
 /// The same columns qualified by the alias `n`, for joins.
-pub(crate) const NODE_COLUMNS_N: &str = "n.id, n.ns_id, n.owner_id, n.parent_id, n.kind, n.name, \
+pub(crate) const NODE_COLUMNS_N: &str = "n.id, n.owner_id, n.parent_id, n.kind, n.name, \
     n.rev, n.size, n.sha256, n.mime, n.version, n.created_at, n.modified_at, n.deleted_at, n.trash_root";
 
 /// A node as stored (without its path, which is derived from its ancestors).
@@ -116,4 +116,67 @@ pub(crate) fn rev_text(rev: i64) -> String {
 
 fn opt_uuid(text: Option<String>) -> Result<Option<Uuid>> {
     text.as_deref().map(parse_uuid).transpose()
+}
+
+/// One node row as packed by [`packed`]: the columns of [`NODE_COLUMNS`], in order.
+type PackedRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// Wraps a query that selects [`NODE_COLUMNS`] (ordered) so that it answers one JSON array of row
+/// arrays instead of a row per node. Long listings are the hottest reads; one value instead of
+/// thousands of rows skips the per-row, per-value copies of the driver and runs several times faster.
+pub(crate) fn packed(backend: Backend, inner: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({NODE_COLUMNS})) FROM ({inner})")
+        }
+        Backend::Postgres => format!(
+            "SELECT CAST(COALESCE(json_agg(json_build_array({NODE_COLUMNS})), '[]') AS TEXT) FROM ({inner}) AS page"
+        ),
+    }
+}
+
+/// Reads the answer of a [`packed`] query.
+pub(crate) fn unpack(json: &str) -> Result<Vec<NodeRow>> {
+    let rows: Vec<PackedRow> =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("packed rows: {e}")))?;
+    rows.into_iter()
+        .map(|r| {
+            let kind = match r.3.as_str() {
+                "file" => NodeKind::File,
+                "folder" => NodeKind::Folder,
+                other => return Err(StoreError::Corrupt(format!("node kind {other:?}"))),
+            };
+            Ok(NodeRow {
+                id: parse_uuid(&r.0)?,
+                owner_id: parse_uuid(&r.1)?,
+                parent_id: opt_uuid(r.2)?,
+                kind,
+                name: r.4,
+                rev: r.5,
+                size: r.6,
+                sha256: r.7,
+                mime: r.8,
+                version: r.9,
+                created_at: r.10,
+                modified_at: r.11,
+                deleted_at: r.12,
+                trash_root: opt_uuid(r.13)?,
+            })
+        })
+        .collect()
 }

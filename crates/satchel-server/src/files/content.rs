@@ -78,7 +78,9 @@ fn expectations(headers: &HeaderMap, room: Option<u64>) -> ApiResult<Expectation
 /// Bytes the owner may still add, counting back the file a write would replace.
 fn room(actor: &Actor, replaced: Option<&Node>) -> Option<u64> {
     let freed = replaced.and_then(|node| node.size).unwrap_or(0);
-    actor.quota_bytes.map(|quota| (quota + freed).saturating_sub(actor.used_bytes))
+    actor
+        .quota_bytes
+        .map(|quota| (quota + freed).saturating_sub(actor.used_bytes))
 }
 
 /// The file a named write would replace, looked up only when a quota makes it matter.

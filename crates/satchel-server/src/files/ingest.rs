@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use satchel_blob::{BlobStore, MAX_CHUNK, cut_point};
 use satchel_meta::{ChunkRef, MAX_INLINE_CHUNK, NewContent};
@@ -99,7 +99,10 @@ where
             break;
         }
         while let Some(cut) = cut_point(&buffer, eof) {
-            let chunk = buffer.split_to(cut).freeze();
+            // Copied out (not split off) so the buffer keeps one allocation for the whole upload
+            // and each chunk frees exactly its own bytes once written.
+            let chunk = Bytes::copy_from_slice(&buffer[..cut]);
+            buffer.advance(cut);
             while writes.len() >= WRITES_IN_FLIGHT {
                 collect(&mut writes, &mut chunks).await?;
             }
