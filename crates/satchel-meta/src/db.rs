@@ -29,12 +29,20 @@ struct Migration {
 }
 
 /// Migrations are only ever added; both trees keep the same numbers (a test checks the files).
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "uploads",
+        sqlite: include_str!("../migrations/sqlite/0002_uploads.sql"),
+        postgres: include_str!("../migrations/postgres/0002_uploads.sql"),
+    },
+];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.
 #[derive(Clone)]

@@ -35,6 +35,15 @@ pub enum StoreError {
     /// The cursor is not one this server issued.
     #[error("malformed cursor")]
     BadCursor,
+    /// A commit found chunks not yet received (their indexes).
+    #[error("chunks {0:?} have not been received")]
+    Incomplete(Vec<u64>),
+    /// The upload session has expired.
+    #[error("the upload session has expired")]
+    UploadExpired,
+    /// The upload session was committed; it takes no more chunks.
+    #[error("the upload session is already committed")]
+    UploadCommitted,
     /// The root folder cannot be renamed, moved, copied or trashed.
     #[error("the root folder cannot be changed")]
     RootImmutable,

@@ -23,6 +23,7 @@ mod nodes;
 mod paths;
 mod rows;
 mod tree;
+mod uploads;
 mod versions;
 
 pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, email_key};
@@ -31,6 +32,7 @@ pub use db::{Backend, Store, create_postgres_database};
 pub use error::StoreError;
 pub use nodes::SearchQuery;
 pub use tree::{ContentTarget, NewContent, WriteMode};
+pub use uploads::{NewUpload, UploadState, UploadStatus};
 pub use versions::{ChunkRef, PlacedChunk, VersionContent};
 
 /// Largest chunk kept in the database instead of the blob store: a whole small file, stored with its

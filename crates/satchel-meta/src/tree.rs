@@ -215,85 +215,9 @@ impl Store {
         base_rev: Option<&str>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
-        let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let existing = match target {
-            ContentTarget::Existing(id) => Err(changeable(conn, actor, id).await?),
-            ContentTarget::Named { parent, name, mode } => {
-                let parent = live_folder(conn, actor, parent).await?;
-                match live_child(conn, parent.id, &name.key()).await? {
-                    Some(row) if mode == WriteMode::Version && row.kind == NodeKind::File => {
-                        Err(row)
-                    }
-                    Some(_) if mode != WriteMode::Rename => {
-                        return Err(StoreError::NameConflict(name.to_string()));
-                    }
-                    None => Ok((parent.id, name)),
-                    Some(_) => {
-                        let name =
-                            claim_name(conn, parent.id, name, OnConflict::Rename, None).await?;
-                        Ok((parent.id, name))
-                    }
-                }
-            }
-        };
-        let (id, created) = match existing {
-            Err(row) => {
-                if row.kind != NodeKind::File {
-                    return Err(StoreError::NotAFile);
-                }
-                row.check_rev(base_rev)?;
-                let version = row.version.unwrap_or(0) + 1;
-                charge(
-                    conn,
-                    row.owner_id,
-                    to_i64(content.size) - row.size.unwrap_or(0),
-                )
-                .await?;
-                sqlx::query(
-                    "UPDATE nodes SET rev = $2, size = $3, sha256 = $4, mime = $5, version = $6, \
-                     modified_at = $7 WHERE id = $1",
-                )
-                .bind(row.id.to_string())
-                .bind(seq)
-                .bind(to_i64(content.size))
-                .bind(content.sha256.to_hex())
-                .bind(content.mime.clone())
-                .bind(version)
-                .bind(micros(Utc::now()))
-                .execute(&mut *conn)
-                .await?;
-                insert_version(conn, row.id, version, &content, actor.device.as_deref()).await?;
-                (row.id, false)
-            }
-            Ok((parent, name)) => {
-                if let Some(expected) = base_rev {
-                    // A precondition on a file that does not exist cannot hold.
-                    let expected = expected.to_owned();
-                    return Err(StoreError::RevMismatch {
-                        expected,
-                        current: "none".to_owned(),
-                    });
-                }
-                charge(conn, actor.user_id, to_i64(content.size)).await?;
-                let id = insert_node(
-                    conn,
-                    actor,
-                    parent,
-                    NodeKind::File,
-                    &name,
-                    seq,
-                    Some((&content, 1)),
-                )
-                .await?;
-                insert_version(conn, id, 1, &content, actor.device.as_deref()).await?;
-                (id, true)
-            }
-        };
-        let node = reload(conn, actor, id).await?;
-        append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+        let written = write_content_in(w.conn(), actor, target, &content, base_rev).await?;
         w.commit().await?;
-        Ok((node, created))
+        Ok(written)
     }
 
     /// Makes an old version the newest one again (as a new version number).
@@ -636,4 +560,89 @@ async fn copy_one(
     let node = reload(conn, actor, id).await?;
     append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
     Ok(id)
+}
+
+/// The body of [`Store::write_content`], inside a transaction the caller owns (chunked uploads
+/// commit their session in the same transaction).
+pub(crate) async fn write_content_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    target: ContentTarget,
+    content: &NewContent,
+    base_rev: Option<&str>,
+) -> Result<(Node, bool)> {
+    let seq = next_seq(conn, actor.ns_id).await?;
+    let existing = match target {
+        ContentTarget::Existing(id) => Err(changeable(conn, actor, id).await?),
+        ContentTarget::Named { parent, name, mode } => {
+            let parent = live_folder(conn, actor, parent).await?;
+            match live_child(conn, parent.id, &name.key()).await? {
+                Some(row) if mode == WriteMode::Version && row.kind == NodeKind::File => Err(row),
+                Some(_) if mode != WriteMode::Rename => {
+                    return Err(StoreError::NameConflict(name.to_string()));
+                }
+                None => Ok((parent.id, name)),
+                Some(_) => {
+                    let name = claim_name(conn, parent.id, name, OnConflict::Rename, None).await?;
+                    Ok((parent.id, name))
+                }
+            }
+        }
+    };
+    let (id, created) = match existing {
+        Err(row) => {
+            if row.kind != NodeKind::File {
+                return Err(StoreError::NotAFile);
+            }
+            row.check_rev(base_rev)?;
+            let version = row.version.unwrap_or(0) + 1;
+            charge(
+                conn,
+                row.owner_id,
+                to_i64(content.size) - row.size.unwrap_or(0),
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE nodes SET rev = $2, size = $3, sha256 = $4, mime = $5, version = $6, \
+                 modified_at = $7 WHERE id = $1",
+            )
+            .bind(row.id.to_string())
+            .bind(seq)
+            .bind(to_i64(content.size))
+            .bind(content.sha256.to_hex())
+            .bind(content.mime.clone())
+            .bind(version)
+            .bind(micros(Utc::now()))
+            .execute(&mut *conn)
+            .await?;
+            insert_version(conn, row.id, version, content, actor.device.as_deref()).await?;
+            (row.id, false)
+        }
+        Ok((parent, name)) => {
+            if let Some(expected) = base_rev {
+                // A precondition on a file that does not exist cannot hold.
+                let expected = expected.to_owned();
+                return Err(StoreError::RevMismatch {
+                    expected,
+                    current: "none".to_owned(),
+                });
+            }
+            charge(conn, actor.user_id, to_i64(content.size)).await?;
+            let id = insert_node(
+                conn,
+                actor,
+                parent,
+                NodeKind::File,
+                &name,
+                seq,
+                Some((content, 1)),
+            )
+            .await?;
+            insert_version(conn, id, 1, content, actor.device.as_deref()).await?;
+            (id, true)
+        }
+    };
+    let node = reload(conn, actor, id).await?;
+    append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+    Ok((node, created))
 }

@@ -39,7 +39,7 @@ pub struct VersionContent {
 }
 
 /// Rows per multi-row `INSERT`: well under both engines' limits on bound parameters.
-const INSERT_BATCH: usize = 200;
+pub(crate) const INSERT_BATCH: usize = 200;
 
 /// Writes version `version` of `node` with its chunk list, and registers chunks not seen before.
 pub(crate) async fn insert_version(
@@ -122,7 +122,7 @@ async fn register_chunks(conn: &mut AnyConnection, chunks: &[ChunkRef], now: i64
 }
 
 /// Appends `($1, $2, …), (…)` for `rows` rows of `columns` values.
-fn push_placeholders(sql: &mut String, rows: usize, columns: usize) {
+pub(crate) fn push_placeholders(sql: &mut String, rows: usize, columns: usize) {
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns {

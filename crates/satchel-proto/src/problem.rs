@@ -34,8 +34,11 @@ pub enum ProblemCode {
     Trashed,
     NotTrashed,
     RootImmutable,
+    Incomplete,
+    UploadCommitted,
     // 410
     CursorExpired,
+    UploadExpired,
     // 412
     RevMismatch,
     // 413
@@ -64,8 +67,8 @@ impl ProblemCode {
             AccountDisabled | RegistrationClosed => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
-            | RootImmutable => 409,
-            CursorExpired => 410,
+            | RootImmutable | Incomplete | UploadCommitted => 409,
+            CursorExpired | UploadExpired => 410,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             RangeNotSatisfiable => 416,
@@ -111,6 +114,9 @@ impl ProblemCode {
             NotTrashed => "The node is not in the trash",
             RootImmutable => "The root folder cannot be renamed, moved, copied or trashed",
             CursorExpired => "Cursor expired",
+            Incomplete => "Chunks are missing; upload them before committing",
+            UploadCommitted => "The upload is already committed",
+            UploadExpired => "The upload session has expired",
             RevMismatch => "The node has changed since that revision",
             PayloadTooLarge => "Request body too large",
             QuotaExceeded => "Quota exceeded",

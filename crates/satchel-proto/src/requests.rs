@@ -185,3 +185,47 @@ pub struct CopyNode {
 pub struct CursorEnvelope {
     pub cursor: String,
 }
+
+/// One chunk of a file, as a client cut it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChunkSpec {
+    pub sha256: crate::Sha256,
+    pub size: u64,
+}
+
+/// `POST /api/v1/uploads`: open a chunked upload session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InitUpload {
+    pub parent_id: NodeRef,
+    pub name: NodeName,
+    /// Size of the whole file; the chunk sizes must add up to it.
+    pub size: u64,
+    /// SHA-256 of the whole file (required: the server never reads the bytes back to compute it).
+    pub sha256: crate::Sha256,
+    /// The chunks, in file order.
+    pub chunks: Vec<ChunkSpec>,
+    /// Fail the commit with `412 rev_mismatch` unless the existing file is still at this rev.
+    #[serde(default)]
+    pub base_rev: Option<String>,
+    /// When the name is taken: `version` (default), `rename` or `fail`.
+    #[serde(default)]
+    pub on_conflict: Option<String>,
+    /// Media type; guessed from the name when absent.
+    #[serde(default)]
+    pub mime: Option<String>,
+}
+
+/// The state of an upload session: what is still missing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadSession {
+    pub upload_id: Uuid,
+    /// Indexes of the chunks the server still needs, ascending.
+    pub missing: Vec<u64>,
+    pub received_bytes: u64,
+    pub expires_at: DateTime<Utc>,
+    /// Largest chunk the server accepts, in bytes.
+    pub max_chunk_size: u64,
+    /// Presigned URLs per missing chunk when the blob store offers them (S3); absent on local disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_urls: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+}

@@ -62,6 +62,10 @@ pub struct ServerConfig {
     pub login_failures_allowed: u32,
     /// Length of the login rate-limit window, in seconds.
     pub login_window_secs: u64,
+    /// Largest chunk a chunked upload may send, in bytes (advertised in the init response).
+    pub max_chunk_bytes: u64,
+    /// How long an upload session lives without being committed, in seconds.
+    pub upload_ttl_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,8 @@ impl Default for ServerConfig {
             db_max_connections: 16,
             login_failures_allowed: 10,
             login_window_secs: 15 * 60,
+            max_chunk_bytes: 16 * 1024 * 1024,
+            upload_ttl_secs: 7 * 24 * 3600,
         }
     }
 }

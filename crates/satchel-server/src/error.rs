@@ -67,6 +67,9 @@ impl From<StoreError> for ApiError {
             StoreError::CursorExpired => C::CursorExpired,
             StoreError::BadCursor => C::BadRequest,
             StoreError::RootImmutable => C::RootImmutable,
+            StoreError::Incomplete(_) => C::Incomplete,
+            StoreError::UploadExpired => C::UploadExpired,
+            StoreError::UploadCommitted => C::UploadCommitted,
             StoreError::Database(_) if error.is_unavailable() => {
                 tracing::warn!(%error, "database unavailable");
                 return Self::new(C::Unavailable, "the database is unavailable; retry shortly");

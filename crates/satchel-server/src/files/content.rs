@@ -38,7 +38,7 @@ pub struct UploadParams {
     pub on_conflict: Option<String>,
 }
 
-fn write_mode(text: Option<&str>) -> ApiResult<WriteMode> {
+pub fn write_mode(text: Option<&str>) -> ApiResult<WriteMode> {
     match text {
         None | Some("version") => Ok(WriteMode::Version),
         Some("rename") => Ok(WriteMode::Rename),
@@ -119,7 +119,7 @@ const ATTR_CHAR_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_AL
     .remove(b'~');
 
 /// The media type: what the client declared, unless generic, else a guess from the name.
-fn mime_for(name: &str, declared: Option<&str>) -> Option<String> {
+pub fn mime_for(name: &str, declared: Option<&str>) -> Option<String> {
     declared
         .map(|m| {
             m.split(';')

@@ -49,6 +49,7 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::content::put_by_name))
         .routes(routes!(files::content::put_by_id, files::content::download))
         .routes(routes!(files::content::post_multipart))
+        .routes(routes!(files::uploads::put_chunk))
         .layer(DefaultBodyLimit::disable());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::register))
@@ -74,6 +75,10 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::content::versions))
         .routes(routes!(files::content::restore_version))
         .routes(routes!(files::content::chunks))
+        .routes(routes!(files::uploads::init))
+        .routes(routes!(files::uploads::status, files::uploads::abort))
+        .routes(routes!(files::uploads::commit))
+        .routes(routes!(files::uploads::get_chunk))
         .routes(routes!(sync::changes))
         .routes(routes!(sync::latest))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))

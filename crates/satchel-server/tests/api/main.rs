@@ -11,4 +11,5 @@ mod helpers;
 mod journal;
 mod search;
 mod trash;
+mod uploads;
 mod versions;

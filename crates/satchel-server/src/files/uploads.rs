@@ -1,0 +1,242 @@
+//! Chunked, resumable, deduplicated uploads: open a session, send the missing chunks (in any order,
+//! in parallel, each hash checked while it streams), resume by asking what is missing, commit.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use futures_util::StreamExt;
+use satchel_meta::{ChunkRef, NewUpload, UploadStatus};
+use satchel_proto::{InitUpload, Node, Problem, ProblemCode, Sha256, UploadSession};
+use sha2::Digest;
+use uuid::Uuid;
+
+use super::content::{mime_for, write_mode};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, Authed};
+use crate::state::AppState;
+
+/// Most chunks one session may list (a 10 TB file in 16 MiB chunks).
+const MAX_CHUNKS: usize = 1_000_000;
+
+fn session(state: &AppState, status: UploadStatus) -> UploadSession {
+    UploadSession {
+        upload_id: status.id,
+        missing: status.missing,
+        received_bytes: status.received_bytes,
+        expires_at: status.expires_at,
+        max_chunk_size: state.config.max_chunk_bytes,
+        chunk_urls: None,
+    }
+}
+
+fn upload_id(text: &str) -> ApiResult<Uuid> {
+    Uuid::try_parse(text)
+        .map_err(|_| ApiError::new(ProblemCode::InvalidId, "an upload id is a UUID"))
+}
+
+/// Open an upload session; `missing` lists the chunks to send (those this user does not own yet).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", request_body = InitUpload,
+    responses((status = 201, body = UploadSession), (status = 400, description = "size_mismatch", body = Problem),
+        (status = 413, description = "payload_too_large (a chunk over the maximum), quota_exceeded", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn init(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    ApiJson(request): ApiJson<InitUpload>,
+) -> ApiResult<(StatusCode, Json<UploadSession>)> {
+    let max = state.config.max_chunk_bytes;
+    if request.chunks.len() > MAX_CHUNKS {
+        return Err(ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("at most {MAX_CHUNKS} chunks"),
+        ));
+    }
+    if let Some(big) = request.chunks.iter().find(|c| c.size > max) {
+        return Err(ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("a chunk of {} bytes is over the maximum of {max}", big.size),
+        ));
+    }
+    if request.chunks.iter().any(|c| c.size == 0) {
+        return Err(ApiError::new(
+            ProblemCode::SizeMismatch,
+            "chunks are not empty",
+        ));
+    }
+    let total: u64 = request.chunks.iter().map(|c| c.size).sum();
+    if total != request.size {
+        return Err(ApiError::new(
+            ProblemCode::SizeMismatch,
+            format!("the chunks add up to {total} bytes, not {}", request.size),
+        ));
+    }
+    if let Some(quota) = actor.quota_bytes
+        && actor.used_bytes.saturating_add(request.size) > quota
+    {
+        return Err(ApiError::new(
+            ProblemCode::QuotaExceeded,
+            format!(
+                "{} of {quota} bytes used; this file needs {}",
+                actor.used_bytes, request.size
+            ),
+        ));
+    }
+    let mode = write_mode(request.on_conflict.as_deref())?;
+    let mime = request
+        .mime
+        .clone()
+        .or_else(|| mime_for(request.name.as_str(), None));
+    let new = NewUpload {
+        parent: request.parent_id,
+        name: request.name,
+        size: request.size,
+        sha256: request.sha256,
+        mime,
+        base_rev: request.base_rev,
+        mode,
+        chunks: request
+            .chunks
+            .iter()
+            .map(|c| ChunkRef {
+                sha256: c.sha256,
+                size: c.size,
+            })
+            .collect(),
+        expires_at: Utc::now() + chrono::Duration::seconds(state.config.upload_ttl_secs as i64),
+    };
+    let status = state.store.create_upload(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(session(&state, status))))
+}
+
+/// Send one chunk. Its size and SHA-256 are checked while it streams; a rejected chunk stays missing.
+#[utoipa::path(put, path = "/api/v1/uploads/{upload_id}/chunks/{index}", tag = "uploads",
+    params(("upload_id" = Uuid, Path), ("index" = u64, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204), (status = 400, description = "size_mismatch, checksum_mismatch", body = Problem),
+        (status = 410, description = "upload_expired", body = Problem)), security(("bearer" = [])))]
+pub async fn put_chunk(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path((id, index)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let id = upload_id(&id)?;
+    let index: u64 = index
+        .parse()
+        .map_err(|_| ApiError::new(ProblemCode::BadRequest, "a chunk index is a number"))?;
+    let expected = state.store.expected_chunk(&actor, id, index).await?;
+    let bytes = read_limited(body, expected.size).await?;
+    let bytes_for_hash = bytes.clone();
+    let hash = tokio::task::spawn_blocking(move || {
+        Sha256::from_bytes(sha2::Sha256::digest(&bytes_for_hash).into())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if hash != expected.sha256 {
+        return Err(ApiError::new(
+            ProblemCode::ChecksumMismatch,
+            format!("chunk {index} hashes to {hash}, not {}", expected.sha256),
+        ));
+    }
+    state.blobs.put(hash, bytes).await?;
+    state.store.chunk_received(&actor, id, &hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads a chunk body of exactly `size` bytes, refusing early when it runs over.
+async fn read_limited(body: Body, size: u64) -> ApiResult<Bytes> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = BytesMut::with_capacity(size as usize);
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                ProblemCode::SizeMismatch,
+                format!("the chunk ended early: {e}"),
+            )
+        })?;
+        if (buffer.len() + frame.len()) as u64 > size {
+            return Err(ApiError::new(
+                ProblemCode::SizeMismatch,
+                format!("the chunk is longer than {size} bytes"),
+            ));
+        }
+        buffer.extend_from_slice(&frame);
+    }
+    if buffer.len() as u64 != size {
+        return Err(ApiError::new(
+            ProblemCode::SizeMismatch,
+            format!("the chunk has {} bytes, not {size}", buffer.len()),
+        ));
+    }
+    Ok(buffer.freeze())
+}
+
+/// Where a session stands: how a client resumes.
+#[utoipa::path(get, path = "/api/v1/uploads/{upload_id}", tag = "uploads", params(("upload_id" = Uuid, Path)),
+    responses((status = 200, body = UploadSession), (status = 410, description = "upload_expired", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UploadSession>> {
+    let status = state.store.upload_status(&actor, upload_id(&id)?).await?;
+    Ok(Json(session(&state, status)))
+}
+
+/// Make the uploaded chunks the file (or its new version). Retrying a commit answers the same node.
+#[utoipa::path(post, path = "/api/v1/uploads/{upload_id}/commit", tag = "uploads", params(("upload_id" = Uuid, Path)),
+    responses((status = 201, body = Node), (status = 409, description = "incomplete", body = Problem),
+        (status = 412, description = "rev_mismatch", body = Problem)), security(("bearer" = [])))]
+pub async fn commit(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (node, _) = state.store.commit_upload(&actor, upload_id(&id)?).await?;
+    Ok((StatusCode::CREATED, Json(node)).into_response())
+}
+
+/// Abandon a session.
+#[utoipa::path(delete, path = "/api/v1/uploads/{upload_id}", tag = "uploads", params(("upload_id" = Uuid, Path)),
+    responses((status = 204)), security(("bearer" = [])))]
+pub async fn abort(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.abort_upload(&actor, upload_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A chunk the caller owns (for delta downloads): its bytes, immutable, cacheable forever.
+#[utoipa::path(get, path = "/api/v1/chunks/{sha256}", tag = "uploads", params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_chunk(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(hash): Path<String>,
+) -> ApiResult<Response> {
+    let hash: Sha256 = hash
+        .parse()
+        .map_err(|_| ApiError::new(ProblemCode::InvalidId, "a chunk id is a SHA-256"))?;
+    let bytes = match state.store.owned_chunk(&actor, &hash).await? {
+        None => return Err(ApiError::bare(ProblemCode::NotFound)),
+        Some(Some(inline)) => Bytes::from(inline),
+        Some(None) => state.blobs.get(hash).await?,
+    };
+    let headers = [
+        ("content-type", "application/octet-stream".to_owned()),
+        (
+            "cache-control",
+            "private, max-age=31536000, immutable".to_owned(),
+        ),
+        ("etag", format!("\"{hash}\"")),
+    ];
+    Ok((headers, bytes).into_response())
+}
