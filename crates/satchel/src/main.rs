@@ -1,6 +1,7 @@
 //! `satchel`: the server (`satchel serve`) and the operator's tools (`satchel admin …`).
 
 mod admin;
+mod client;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -11,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use satchel_server::{AppState, Registration, Secret, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
-/// Satchel: a self-hosted Dropbox.
+/// Satchel: a self-hosted Dropbox. `satchel serve` runs the server; the other commands are its
+/// command-line client (`satchel login URL --email E` first).
 #[derive(Debug, Parser)]
 #[command(name = "satchel", version, about)]
 struct Cli {
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the server (SQLite + local disk under ./satchel-data unless told otherwise).
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(client::ClientCommand),
     /// Operator tasks on the same data, with or without the server running.
     Admin {
         #[command(flatten)]
@@ -107,7 +111,17 @@ impl ServeArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("satchel: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("SATCHEL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -119,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args.config()?).await,
         Command::Admin { target, command } => admin::run(target.config()?, command).await,
+        Command::Client(command) => client::run(command).await,
     }
 }
 

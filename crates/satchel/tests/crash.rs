@@ -1,64 +1,13 @@
 //! `kill -9` in the middle of an upload: the restarted server shows no partial file and serves
 //! everything committed before, byte for byte.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::Server;
+
 use serde_json::{Value, json};
-
-/// A `satchel serve` process on a free port over `data`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data: &std::path::Path) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_satchel"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data);
-        if let Ok(url) = std::env::var("SATCHEL_TEST_DATABASE_URL") {
-            let url = std::fs::read_to_string(data.join("test-db-url")).unwrap_or(url);
-            command.args(["--database", url.trim()]);
-        }
-        let mut child = command
-            .env("SATCHEL_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("satchel starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("the server logs its address")
-                .expect("a log line");
-            if let Some(rest) = line.split("address=").nth(1) {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("an address")
-                    .to_owned();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            base: format!("http://{address}"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn login(client: &reqwest::Client, base: &str, register: bool) -> String {
     let body = json!({"email": "ana@example.org", "password": "correct horse battery"});
@@ -97,21 +46,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_an_upload_loses_nothing_committed() {
-    let data = tempfile::tempdir().unwrap();
-    if let Ok(server) = std::env::var("SATCHEL_TEST_DATABASE_URL") {
-        // One fresh PostgreSQL database shared by both server runs.
-        let server = server
-            .rsplit_once('/')
-            .map_or(server.as_str(), |(s, _)| s)
-            .to_owned();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let url = format!("{server}/satchel_t_crash_{}_{nanos}", std::process::id());
-        satchel_meta::create_postgres_database(&url).await.unwrap();
-        std::fs::write(data.path().join("test-db-url"), &url).unwrap();
-    }
+    let data = common::data_dir().await;
     let client = reqwest::Client::new();
     let committed = noise(3 * 1024 * 1024, 1);
     let first = Server::start(data.path());

@@ -1,0 +1,113 @@
+//! Cutting a local file into content-defined chunks, hashing each chunk and the whole file in one
+//! read.
+
+use std::io::Read;
+use std::path::Path;
+
+use satchel_blob::{MAX_CHUNK, cut_point};
+use satchel_proto::Sha256;
+use sha2::Digest;
+
+/// One chunk of a local file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileChunk {
+    pub offset: u64,
+    pub size: u64,
+    pub sha256: Sha256,
+}
+
+/// A file's size, whole-file hash and chunks.
+#[derive(Debug, Clone)]
+pub struct FileChunks {
+    pub size: u64,
+    pub sha256: Sha256,
+    pub chunks: Vec<FileChunk>,
+}
+
+/// Reads `path` once, cutting it with FastCDC (256 KiB / 1 MiB / 4 MiB) and hashing as it goes.
+/// Memory stays at about two maximal chunks whatever the file's size.
+pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
+    let mut file = std::fs::File::open(path)?;
+    let mut whole = sha2::Sha256::new();
+    let mut buffer: Vec<u8> = Vec::with_capacity(2 * MAX_CHUNK);
+    let mut chunks = Vec::new();
+    let mut offset = 0u64;
+    let mut eof = false;
+    while !eof {
+        let start = buffer.len();
+        buffer.resize(2 * MAX_CHUNK, 0);
+        let read = read_full(&mut file, &mut buffer[start..])?;
+        buffer.truncate(start + read);
+        eof = read == 0 || buffer.len() < 2 * MAX_CHUNK;
+        whole.update(&buffer[start..]);
+        let mut consumed = 0;
+        while let Some(cut) = cut_point(&buffer[consumed..], eof) {
+            let piece = &buffer[consumed..consumed + cut];
+            let sha256 = Sha256::from_bytes(sha2::Sha256::digest(piece).into());
+            chunks.push(FileChunk {
+                offset,
+                size: cut as u64,
+                sha256,
+            });
+            offset += cut as u64;
+            consumed += cut;
+        }
+        buffer.drain(..consumed);
+    }
+    Ok(FileChunks {
+        size: offset,
+        sha256: Sha256::from_bytes(whole.finalize().into()),
+        chunks,
+    })
+}
+
+fn read_full(file: &mut std::fs::File, into: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < into.len() {
+        match file.read(&mut into[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_file_and_match_the_whole_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut state = 7u64;
+        let bytes: Vec<u8> = (0..(9 << 20) + 5)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let cut = chunk_file(&path).unwrap();
+        assert_eq!(cut.size, bytes.len() as u64);
+        assert_eq!(
+            cut.sha256,
+            Sha256::from_bytes(sha2::Sha256::digest(&bytes).into())
+        );
+        let mut offset = 0;
+        for chunk in &cut.chunks {
+            assert_eq!(chunk.offset, offset);
+            let piece = &bytes[offset as usize..(offset + chunk.size) as usize];
+            assert_eq!(
+                chunk.sha256,
+                Sha256::from_bytes(sha2::Sha256::digest(piece).into())
+            );
+            offset += chunk.size;
+        }
+        assert_eq!(offset, bytes.len() as u64);
+        std::fs::write(&path, b"").unwrap();
+        assert!(chunk_file(&path).unwrap().chunks.is_empty());
+    }
+}

@@ -1,0 +1,294 @@
+//! Moving whole files: chunked resumable uploads and verified resumable downloads.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, ProblemCode, Sha256};
+use sha2::Digest;
+
+use crate::{Client, ClientError, FileChunks, chunk_file};
+
+/// Chunks sent at once.
+const PARALLEL_CHUNKS: usize = 4;
+/// Attempts per request before a transient error is given up on.
+const ATTEMPTS: u32 = 6;
+
+/// Receives the number of bytes transferred (or found already present) as they are.
+pub trait Progress: Send + Sync {
+    fn advance(&self, bytes: u64);
+}
+
+impl Progress for () {
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// Runs `call` until it succeeds, fails permanently, or has failed [`ATTEMPTS`] times, waiting
+/// 0.5 s, 1 s, 2 s, … between attempts.
+async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn read_chunk(path: &Path, offset: u64, size: u64) -> std::io::Result<Bytes> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = vec![0u8; size as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(Bytes::from(bytes))
+}
+
+/// What an upload did.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub node: Node,
+    /// Bytes actually sent.
+    pub sent: u64,
+    /// Bytes the server already had from this user (not sent).
+    pub skipped: u64,
+}
+
+/// Uploads `local` as `name` in `parent`: cuts it, asks which chunks the server lacks, sends only
+/// those (four at a time), and commits. Running it again after an interruption sends only what is
+/// still missing. When `existing` (the remote file of that name) already has the same content,
+/// nothing is sent and no version is added.
+pub async fn upload_file(
+    client: &Client,
+    local: &Path,
+    parent: NodeRef,
+    name: NodeName,
+    existing: Option<&Node>,
+    progress: &dyn Progress,
+) -> Result<Uploaded, ClientError> {
+    let path = local.to_path_buf();
+    let cut: FileChunks = tokio::task::spawn_blocking(move || chunk_file(&path))
+        .await
+        .map_err(|e| ClientError::Other(e.to_string()))??;
+    if let Some(node) =
+        existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
+    {
+        progress.advance(cut.size);
+        return Ok(Uploaded {
+            node: node.clone(),
+            sent: 0,
+            skipped: cut.size,
+        });
+    }
+    let specs: Vec<ChunkSpec> = cut
+        .chunks
+        .iter()
+        .map(|c| ChunkSpec {
+            sha256: c.sha256,
+            size: c.size,
+        })
+        .collect();
+    let session = with_retries(|| {
+        client.init_upload(
+            parent,
+            name.clone(),
+            cut.size,
+            cut.sha256,
+            specs.clone(),
+            None,
+            None,
+        )
+    })
+    .await?;
+    let mut sent = 0;
+    let mut missing = session.missing.clone();
+    let skipped = cut.size
+        - missing
+            .iter()
+            .map(|&i| cut.chunks[i as usize].size)
+            .sum::<u64>();
+    progress.advance(skipped);
+    for _round in 0..3 {
+        // One send per distinct hash: the server marks every index with that hash as received.
+        let mut seen = std::collections::HashSet::new();
+        let to_send: Vec<u64> = missing
+            .iter()
+            .copied()
+            .filter(|&i| seen.insert(cut.chunks[i as usize].sha256))
+            .collect();
+        let duplicates: u64 = missing
+            .iter()
+            .filter(|i| !to_send.contains(i))
+            .map(|&i| cut.chunks[i as usize].size)
+            .sum();
+        progress.advance(duplicates);
+        sent += futures_util::stream::iter(to_send)
+            .map(|index| send_chunk(client, local, session.upload_id, &cut, index, progress))
+            .buffer_unordered(PARALLEL_CHUNKS)
+            .try_fold(0u64, |total, size| async move { Ok(total + size) })
+            .await?;
+        match with_retries(|| client.commit_upload(session.upload_id)).await {
+            Ok(node) => {
+                return Ok(Uploaded {
+                    node,
+                    sent,
+                    skipped,
+                });
+            }
+            Err(ClientError::Api {
+                code: ProblemCode::Incomplete,
+                ..
+            }) => {
+                let url_status: satchel_proto::UploadSession =
+                    with_retries(|| client_status(client, session.upload_id)).await?;
+                missing = url_status.missing;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ClientError::Other(
+        "the server kept reporting missing chunks; try again".to_owned(),
+    ))
+}
+
+async fn client_status(
+    client: &Client,
+    upload: uuid::Uuid,
+) -> Result<satchel_proto::UploadSession, ClientError> {
+    client.upload_status(upload).await
+}
+
+async fn send_chunk(
+    client: &Client,
+    local: &Path,
+    upload: uuid::Uuid,
+    cut: &FileChunks,
+    index: u64,
+    progress: &dyn Progress,
+) -> Result<u64, ClientError> {
+    let chunk = cut.chunks[index as usize];
+    let path = local.to_path_buf();
+    let bytes = tokio::task::spawn_blocking(move || read_chunk(&path, chunk.offset, chunk.size))
+        .await
+        .map_err(|e| ClientError::Other(e.to_string()))??;
+    let actual = Sha256::from_bytes(sha2::Sha256::digest(&bytes).into());
+    if actual != chunk.sha256 {
+        return Err(ClientError::Other(format!(
+            "{} changed while it was being uploaded",
+            local.display()
+        )));
+    }
+    with_retries(|| client.put_chunk(upload, index, bytes.clone())).await?;
+    progress.advance(chunk.size);
+    Ok(chunk.size)
+}
+
+/// Where a download in progress is kept: next to its destination, hidden.
+fn part_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.satchel-part"))
+}
+
+/// Downloads `node` to `dest`: into a hidden temporary file (resuming one left by an interrupted
+/// run), checks the SHA-256, sets the modification time, and renames it into place.
+pub async fn download_file(
+    client: &Client,
+    node: &Node,
+    dest: &Path,
+    progress: &dyn Progress,
+) -> Result<(), ClientError> {
+    let expected = node
+        .sha256
+        .ok_or_else(|| ClientError::Other(format!("{} is not a file", node.path)))?;
+    let size = node.size.unwrap_or(0);
+    let part = part_path(dest);
+    let mut hasher = sha2::Sha256::new();
+    let mut have = 0u64;
+    if let Ok(mut existing) = std::fs::File::open(&part) {
+        // Resume: hash what is already here, then fetch the rest.
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = existing.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            have += n as u64;
+        }
+        if have > size {
+            have = 0;
+            hasher = sha2::Sha256::new();
+            std::fs::remove_file(&part)?;
+        }
+    }
+    progress.advance(have);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&part)?;
+    let mut attempts = 0;
+    while have < size {
+        match fetch_from(client, node, have, &mut file, &mut hasher, progress).await {
+            Ok(got) => have += got,
+            Err((got, error)) => {
+                have += got;
+                attempts += 1;
+                if !error.is_transient() || attempts >= ATTEMPTS {
+                    return Err(error);
+                }
+                tokio::time::sleep(Duration::from_millis(500 << attempts.min(5))).await;
+            }
+        }
+    }
+    file.sync_all()?;
+    let actual = Sha256::from_bytes(hasher.finalize().into());
+    if actual != expected {
+        drop(file);
+        std::fs::remove_file(&part)?;
+        return Err(ClientError::Other(format!(
+            "{}: downloaded bytes hash to {actual}, not {expected}",
+            node.path
+        )));
+    }
+    let modified: std::time::SystemTime = node.modified_at.into();
+    let _ = file.set_modified(modified);
+    drop(file);
+    std::fs::rename(&part, dest)?;
+    Ok(())
+}
+
+/// Appends the file's bytes from `from` to `file`; on failure, says how many bytes it still wrote.
+async fn fetch_from(
+    client: &Client,
+    node: &Node,
+    from: u64,
+    file: &mut std::fs::File,
+    hasher: &mut sha2::Sha256,
+    progress: &dyn Progress,
+) -> Result<u64, (u64, ClientError)> {
+    let response = client.download(node.id, from).await.map_err(|e| (0, e))?;
+    let mut stream = response.bytes_stream();
+    let mut got = 0;
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(|e| (got, ClientError::from(e)))?;
+        file.write_all(&piece)
+            .map_err(|e| (got, ClientError::from(e)))?;
+        hasher.update(&piece);
+        got += piece.len() as u64;
+        progress.advance(piece.len() as u64);
+    }
+    Ok(got)
+}

@@ -1,0 +1,565 @@
+//! The client commands: `satchel login|logout|whoami|ls|mkdir|put|get|mv|rm|trash|restore|versions|
+//! restore-version|search`. Remote paths are `/`-rooted paths in the user's tree.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use satchel_client::{Client, ClientError, Credentials, Progress, download_file, upload_file};
+use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, ProblemCode};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Sign in to a server (password from a prompt, or $SATCHEL_PASSWORD).
+    Login {
+        /// The server, e.g. https://files.example.org
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The name this device shows in your session list [default: the host name].
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Sign out and forget the stored credentials.
+    Logout,
+    /// Show who you are signed in as, where, and your usage.
+    Whoami,
+    /// List a folder (or show a file).
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a folder (and any missing parents).
+    Mkdir { path: String },
+    /// Upload a file or a folder (recursively). Interrupted uploads resume where they stopped.
+    Put {
+        local: PathBuf,
+        /// Where to put it: a folder, or the new file's path [default: /].
+        #[arg(default_value = "/")]
+        remote: String,
+    },
+    /// Download a file or a folder (recursively), verifying every file's SHA-256.
+    Get {
+        remote: String,
+        #[arg(default_value = ".")]
+        local: PathBuf,
+    },
+    /// Move or rename.
+    Mv { from: String, to: String },
+    /// Move to the trash.
+    Rm { path: String },
+    /// List the trash.
+    Trash {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring something back from the trash (by the path it had).
+    Restore { path: String },
+    /// List a file's versions.
+    Versions {
+        path: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an old version of a file the current one.
+    RestoreVersion { path: String, version: u64 },
+    /// Find files and folders by name.
+    Search {
+        term: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn credentials_path() -> anyhow::Result<PathBuf> {
+    Credentials::default_path()
+        .ok_or_else(|| anyhow!("cannot find a config folder: set XDG_CONFIG_HOME or HOME"))
+}
+
+fn connect() -> anyhow::Result<Client> {
+    Ok(Client::from_store(credentials_path()?)?)
+}
+
+/// Turns client errors into messages that say what to do.
+async fn explain(client: Option<&Client>, error: ClientError) -> anyhow::Error {
+    match error.code() {
+        Some(ProblemCode::QuotaExceeded) => {
+            if let Some(me) = match client {
+                Some(client) => client.me().await.ok(),
+                None => None,
+            } {
+                let quota = me.quota_bytes.map_or("unlimited".to_owned(), human);
+                return anyhow!("quota exceeded: {} of {quota} used", human(me.used_bytes));
+            }
+            anyhow!("quota exceeded")
+        }
+        Some(ProblemCode::BadCredentials) => anyhow!("wrong email or password"),
+        _ => anyhow!(error),
+    }
+}
+
+/// `12.0 GiB`-style sizes.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A progress bar on a terminal; nothing otherwise (a summary line is printed at the end).
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(total: u64) -> Bar {
+        if !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let bar = ProgressBar::new(total);
+        let style = ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        Bar(Some(bar))
+    }
+
+    fn message(&self, text: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(text);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes);
+        }
+    }
+}
+
+fn split_remote(path: &str) -> anyhow::Result<(String, NodeName)> {
+    let trimmed = path.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let name = NodeName::new(name).map_err(|e| anyhow!("{path:?}: {e}"))?;
+    Ok((
+        if parent.is_empty() {
+            "/".to_owned()
+        } else {
+            parent.to_owned()
+        },
+        name,
+    ))
+}
+
+async fn must_find(client: &Client, path: &str) -> anyhow::Result<Node> {
+    client
+        .node_by_path(path)
+        .await?
+        .ok_or_else(|| anyhow!("no such file or folder: {path}"))
+}
+
+/// The folder at `path`, creating it and its parents as needed.
+async fn ensure_folder(client: &Client, path: &str) -> anyhow::Result<Node> {
+    if let Some(node) = client.node_by_path(path).await? {
+        if node.kind != NodeKind::Folder {
+            bail!("{path} is a file, not a folder");
+        }
+        return Ok(node);
+    }
+    let (parent, name) = split_remote(path)?;
+    let parent = Box::pin(ensure_folder(client, &parent)).await?;
+    match client
+        .create_folder(NodeRef::Id(parent.id), name, OnConflict::Fail)
+        .await
+    {
+        Err(ClientError::Api {
+            code: ProblemCode::NameConflict,
+            ..
+        }) => must_find(client, path).await,
+        other => Ok(other?),
+    }
+}
+
+fn print_nodes(nodes: &[Node], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(nodes)?);
+        return Ok(());
+    }
+    for node in nodes {
+        let size = node.size.map_or("-".to_owned(), human);
+        let kind = if node.kind == NodeKind::Folder {
+            "d"
+        } else {
+            "-"
+        };
+        let when = node.modified_at.format("%Y-%m-%d %H:%M");
+        let name = if node.kind == NodeKind::Folder {
+            format!("{}/", node.name)
+        } else {
+            node.name.clone()
+        };
+        println!("{kind} {size:>10}  {when}  {name}");
+    }
+    Ok(())
+}
+
+pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Login {
+            server,
+            email,
+            device,
+        } => login(&server, &email, device).await,
+        ClientCommand::Logout => {
+            let path = credentials_path()?;
+            if let Ok(client) = Client::from_store(path.clone()) {
+                let _ = client.logout().await;
+            }
+            Credentials::remove(&path)?;
+            println!("logged out");
+            Ok(())
+        }
+        command => {
+            let client = connect()?;
+            match other(&client, command).await {
+                Err(error) => match error.downcast::<ClientError>() {
+                    Ok(error) => Err(explain(Some(&client), error).await),
+                    Err(error) => Err(error),
+                },
+                ok => ok,
+            }
+        }
+    }
+}
+
+async fn login(server: &str, email: &str, device: Option<String>) -> anyhow::Result<()> {
+    let password = match std::env::var("SATCHEL_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => rpassword::prompt_password(format!("password for {email}: "))?,
+    };
+    let device = device
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "satchel-cli".to_owned());
+    let mut client = match Client::login(server, email, &password, &device).await {
+        Ok(client) => client,
+        Err(error) => return Err(explain(None, error).await),
+    };
+    let path = credentials_path()?;
+    client.save_to(path.clone())?;
+    println!(
+        "logged in to {} as {} (credentials in {})",
+        client.credentials().server,
+        client.credentials().email,
+        path.display()
+    );
+    Ok(())
+}
+
+async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Whoami => {
+            let me = client.me().await?;
+            let quota = me.quota_bytes.map_or("unlimited".to_owned(), human);
+            println!(
+                "{} on {}\nused {} of {quota}",
+                me.user.email,
+                client.credentials().server,
+                human(me.used_bytes)
+            );
+        }
+        ClientCommand::Ls { path, json } => {
+            let node = must_find(client, &path).await?;
+            let nodes = match node.kind {
+                NodeKind::Folder => client.children(NodeRef::Id(node.id)).await?,
+                NodeKind::File => vec![node],
+            };
+            print_nodes(&nodes, json)?;
+        }
+        ClientCommand::Mkdir { path } => {
+            let node = ensure_folder(client, &path).await?;
+            println!("{}", node.path);
+        }
+        ClientCommand::Put { local, remote } => put(client, &local, &remote).await?,
+        ClientCommand::Get { remote, local } => get(client, &remote, &local).await?,
+        ClientCommand::Mv { from, to } => {
+            let node = must_find(client, &from).await?;
+            let patch = match client.node_by_path(&to).await? {
+                Some(folder)
+                    if folder.kind == NodeKind::Folder
+                        && !to.ends_with(&format!("/{}", node.name)) =>
+                {
+                    PatchNode {
+                        parent_id: Some(NodeRef::Id(folder.id)),
+                        ..Default::default()
+                    }
+                }
+                Some(_) => bail!("{to} already exists"),
+                None => {
+                    let (parent, name) = split_remote(&to)?;
+                    let parent = must_find(client, &parent).await?;
+                    PatchNode {
+                        parent_id: Some(NodeRef::Id(parent.id)),
+                        name: Some(name),
+                        ..Default::default()
+                    }
+                }
+            };
+            let moved = client.patch(node.id, patch).await?;
+            println!("{} -> {}", node.path, moved.path);
+        }
+        ClientCommand::Rm { path } => {
+            let node = must_find(client, &path).await?;
+            client.trash(node.id).await?;
+            println!("moved {} to the trash", node.path);
+        }
+        ClientCommand::Trash { json } => print_nodes(&client.trashed().await?, json)?,
+        ClientCommand::Restore { path } => {
+            let trashed = client.trashed().await?;
+            let node = trashed
+                .iter()
+                .find(|n| {
+                    n.path == path || n.path.trim_end_matches('/') == path.trim_end_matches('/')
+                })
+                .ok_or_else(|| anyhow!("{path} is not in the trash (see `satchel trash`)"))?;
+            let restored = client.restore(node.id).await?;
+            println!("restored {}", restored.path);
+        }
+        ClientCommand::Versions { path, json } => {
+            let node = must_find(client, &path).await?;
+            let versions = client.versions(node.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&versions)?);
+            } else {
+                for v in versions {
+                    let device = v.device.unwrap_or_default();
+                    println!(
+                        "{:>4}  {:>10}  {}  {}  {device}",
+                        v.version,
+                        human(v.size),
+                        v.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        v.sha256
+                    );
+                }
+            }
+        }
+        ClientCommand::RestoreVersion { path, version } => {
+            let node = must_find(client, &path).await?;
+            let restored = client.restore_version(node.id, version).await?;
+            println!(
+                "{} is now version {} (the content of version {version})",
+                restored.path,
+                restored.version.unwrap_or(0)
+            );
+        }
+        ClientCommand::Search { term, json } => {
+            let found = client.search(&term).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                for node in found {
+                    println!("{}", node.path);
+                }
+            }
+        }
+        ClientCommand::Login { .. } | ClientCommand::Logout => {
+            unreachable!("handled before connecting")
+        }
+    }
+    Ok(())
+}
+
+/// A local tree: its folders, and its files with their sizes, as paths relative to its root.
+struct LocalTree {
+    folders: Vec<PathBuf>,
+    files: Vec<(PathBuf, u64)>,
+}
+
+/// Local files under `root` (recursively), with their path relative to it; symlinks are skipped.
+fn walk(root: &Path) -> anyhow::Result<LocalTree> {
+    let mut folders = Vec::new();
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(root.join(&relative))?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let kind = entry.file_type()?;
+            let path = relative.join(entry.file_name());
+            if kind.is_symlink() {
+                eprintln!("satchel: skipping symlink {}", root.join(&path).display());
+            } else if kind.is_dir() {
+                folders.push(path.clone());
+                stack.push(path);
+            } else if kind.is_file() {
+                files.push((path, entry.metadata()?.len()));
+            }
+        }
+    }
+    Ok(LocalTree { folders, files })
+}
+
+fn file_name(path: &Path) -> anyhow::Result<NodeName> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+    let name = name
+        .to_str()
+        .ok_or_else(|| anyhow!("{} is not valid UTF-8", path.display()))?;
+    NodeName::new(name).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+fn join_remote(parent: &str, child: &str) -> String {
+    format!("{}/{child}", parent.trim_end_matches('/'))
+}
+
+async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> {
+    let meta =
+        std::fs::metadata(local).with_context(|| format!("cannot read {}", local.display()))?;
+    let started = Instant::now();
+    // Where the upload lands: into an existing folder (or one named with a trailing '/'), else as
+    // that exact path.
+    let target = match client.node_by_path(remote).await? {
+        Some(node) if node.kind == NodeKind::Folder => {
+            join_remote(&node.path, file_name(local)?.as_str())
+        }
+        Some(node) => node.path,
+        None if remote.ends_with('/') => join_remote(
+            &ensure_folder(client, remote).await?.path,
+            file_name(local)?.as_str(),
+        ),
+        None => remote.to_owned(),
+    };
+    let (folders, files) = if meta.is_dir() {
+        let LocalTree { folders, files } = walk(local)?;
+        (
+            folders,
+            files
+                .into_iter()
+                .map(|(p, size)| (local.join(&p), join_remote(&target, &slash(&p)), size))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        (
+            Vec::new(),
+            vec![(local.to_path_buf(), target.clone(), meta.len())],
+        )
+    };
+    if meta.is_dir() {
+        ensure_folder(client, &target).await?;
+        for folder in &folders {
+            ensure_folder(client, &join_remote(&target, &slash(folder))).await?;
+        }
+    }
+    let total: u64 = files.iter().map(|(_, _, size)| size).sum();
+    let bar = Bar::new(total);
+    let (mut sent, mut skipped) = (0u64, 0u64);
+    for (path, remote_path, _) in &files {
+        bar.message(path.display().to_string());
+        let (parent, name) = split_remote(remote_path)?;
+        let parent = must_find(client, &parent).await?;
+        let existing = client.node_by_path(remote_path).await?;
+        let done = upload_file(
+            client,
+            path,
+            NodeRef::Id(parent.id),
+            name,
+            existing.as_ref(),
+            &bar,
+        )
+        .await
+        .with_context(|| format!("uploading {}", path.display()))?;
+        sent += done.sent;
+        skipped += done.skipped;
+    }
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "uploaded {} file{} to {target}: {} sent, {} already there, {:.1} s ({}/s)",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        human(sent),
+        human(skipped),
+        seconds,
+        human((total as f64 / seconds.max(0.001)) as u64)
+    );
+    Ok(())
+}
+
+fn slash(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn get(client: &Client, remote: &str, local: &Path) -> anyhow::Result<()> {
+    let node = must_find(client, remote).await?;
+    let started = Instant::now();
+    let dest = if local.is_dir() {
+        local.join(&node.name)
+    } else {
+        local.to_path_buf()
+    };
+    let mut files: Vec<(Node, PathBuf)> = Vec::new();
+    if node.kind == NodeKind::Folder {
+        let mut stack = vec![(node.clone(), dest.clone())];
+        while let Some((folder, path)) = stack.pop() {
+            std::fs::create_dir_all(&path)?;
+            for child in client.children(NodeRef::Id(folder.id)).await? {
+                let child_path = path.join(&child.name);
+                match child.kind {
+                    NodeKind::Folder => stack.push((child, child_path)),
+                    NodeKind::File => files.push((child, child_path)),
+                }
+            }
+        }
+    } else {
+        files.push((node.clone(), dest.clone()));
+    }
+    let total: u64 = files.iter().map(|(n, _)| n.size.unwrap_or(0)).sum();
+    let bar = Bar::new(total);
+    for (file, path) in &files {
+        bar.message(file.path.clone());
+        download_file(client, file, path, &bar)
+            .await
+            .with_context(|| format!("downloading {}", file.path))?;
+    }
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "downloaded {} file{} to {}: {}, {:.1} s ({}/s), every SHA-256 verified",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        dest.display(),
+        human(total),
+        seconds,
+        human((total as f64 / seconds.max(0.001)) as u64)
+    );
+    Ok(())
+}

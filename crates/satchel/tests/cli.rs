@@ -1,0 +1,277 @@
+//! The command-line client against a real server: every command, resuming, dedup, and errors.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Server;
+use satchel_client::{Client, upload_file};
+use satchel_proto::{NodeName, NodeRef};
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Runs `satchel ARGS` with its own config folder; returns (success, stdout, stderr).
+fn satchel(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", config)
+        .env("SATCHEL_PASSWORD", PASSWORD)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("satchel runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn ok(config: &Path, args: &[&str]) -> String {
+    let (success, out, err) = satchel(config, args);
+    assert!(success, "satchel {args:?} failed: {err}");
+    out
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+async fn register(server: &Server, email: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/register", server.base))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_end_to_end() {
+    let data = common::data_dir().await;
+    let server = Server::start(data.path());
+    register(&server, "ana@example.org").await;
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+
+    let (success, _, err) = satchel(&config, &["ls"]);
+    assert!(
+        !success && err.contains("not logged in: run `satchel login URL`"),
+        "{err}"
+    );
+    ok(
+        &config,
+        &[
+            "login",
+            &server.base,
+            "--email",
+            "ana@example.org",
+            "--device",
+            "laptop",
+        ],
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(config.join("satchel/credentials.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(ok(&config, &["whoami"]).contains("ana@example.org"));
+
+    // A tree with an empty file, a multi-chunk file and an odd name.
+    let tree = work.path().join("Photos 2024");
+    std::fs::create_dir_all(tree.join("trip/day 1")).unwrap();
+    std::fs::write(tree.join("empty.txt"), b"").unwrap();
+    std::fs::write(tree.join("trip/big.bin"), noise(6 << 20, 1)).unwrap();
+    std::fs::write(tree.join("trip/day 1/été 🎉.txt"), b"sun").unwrap();
+    let out = ok(&config, &["put", tree.to_str().unwrap(), "/"]);
+    assert!(out.contains("uploaded 3 files"), "{out}");
+    let listing: Vec<Value> =
+        serde_json::from_str(&ok(&config, &["ls", "/Photos 2024/trip", "--json"])).unwrap();
+    let names: Vec<&str> = listing
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["big.bin", "day 1"]);
+
+    // The same tree again sends nothing and makes no new versions.
+    let again = ok(&config, &["put", tree.to_str().unwrap(), "/"]);
+    assert!(again.contains("0 B sent"), "{again}");
+    let versions: Vec<Value> = serde_json::from_str(&ok(
+        &config,
+        &["versions", "/Photos 2024/trip/big.bin", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(versions.len(), 1);
+
+    // Download it all back and compare byte for byte.
+    let back = work.path().join("back");
+    std::fs::create_dir(&back).unwrap();
+    ok(&config, &["get", "/Photos 2024", back.to_str().unwrap()]);
+    for file in ["empty.txt", "trip/big.bin", "trip/day 1/été 🎉.txt"] {
+        assert_eq!(
+            std::fs::read(back.join("Photos 2024").join(file)).unwrap(),
+            std::fs::read(tree.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+
+    // A new version, then back to the first.
+    let one = work.path().join("notes.txt");
+    std::fs::write(&one, b"first").unwrap();
+    ok(&config, &["put", one.to_str().unwrap(), "/notes.txt"]);
+    std::fs::write(&one, b"second").unwrap();
+    ok(&config, &["put", one.to_str().unwrap(), "/notes.txt"]);
+    ok(&config, &["restore-version", "/notes.txt", "1"]);
+    let copy = work.path().join("notes-back.txt");
+    ok(&config, &["get", "/notes.txt", copy.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&copy).unwrap(), b"first");
+
+    // Move, search, trash and restore.
+    ok(&config, &["mkdir", "/archive/2024"]);
+    ok(&config, &["mv", "/notes.txt", "/archive/2024"]);
+    ok(
+        &config,
+        &[
+            "mv",
+            "/archive/2024/notes.txt",
+            "/archive/2024/old notes.txt",
+        ],
+    );
+    let found: Vec<Value> =
+        serde_json::from_str(&ok(&config, &["search", "OLD", "--json"])).unwrap();
+    assert_eq!(found[0]["path"], "/archive/2024/old notes.txt");
+    ok(&config, &["rm", "/archive"]);
+    assert!(ok(&config, &["trash"]).contains("archive"));
+    ok(&config, &["restore", "/archive"]);
+    assert!(ok(&config, &["ls", "/archive/2024"]).contains("old notes.txt"));
+
+    let (success, _, err) = satchel(&config, &["get", "/no/such/file", "."]);
+    assert!(
+        !success && err.contains("no such file or folder: /no/such/file"),
+        "{err}"
+    );
+    ok(&config, &["logout"]);
+    assert!(!config.join("satchel/credentials.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
+    let data = common::data_dir().await;
+    let server = Server::start(data.path());
+    register(&server, "bo@example.org").await;
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("video.bin");
+    let bytes = noise(24 << 20, 2);
+    std::fs::write(&file, &bytes).unwrap();
+    let client = Client::login(&server.base, "bo@example.org", PASSWORD, "test")
+        .await
+        .unwrap();
+
+    // The first run gets as far as sending the first half of the chunks, then "dies".
+    let cut = satchel_client::chunk_file(&file).unwrap();
+    let specs: Vec<_> = cut
+        .chunks
+        .iter()
+        .map(|c| satchel_proto::ChunkSpec {
+            sha256: c.sha256,
+            size: c.size,
+        })
+        .collect();
+    let name = NodeName::new("video.bin").unwrap();
+    let session = client
+        .init_upload(
+            NodeRef::Root,
+            name.clone(),
+            cut.size,
+            cut.sha256,
+            specs,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let half = cut.chunks.len() / 2;
+    let mut first_half = 0;
+    for (index, chunk) in cut.chunks.iter().enumerate().take(half) {
+        let piece = bytes[chunk.offset as usize..(chunk.offset + chunk.size) as usize].to_vec();
+        client
+            .put_chunk(session.upload_id, index as u64, piece.into())
+            .await
+            .unwrap();
+        first_half += chunk.size;
+    }
+
+    // Running the upload again sends exactly the rest.
+    let done = upload_file(&client, &file, NodeRef::Root, name, None, &())
+        .await
+        .unwrap();
+    assert_eq!(done.skipped, first_half);
+    assert_eq!(done.sent, cut.size - first_half);
+    assert_eq!(done.node.sha256, Some(cut.sha256));
+
+    // A 1-byte edit in the middle re-sends one or two chunks, not the file.
+    let mut edited = bytes.clone();
+    edited[12 << 20] ^= 0xff;
+    std::fs::write(&file, &edited).unwrap();
+    let existing = client.node_by_path("/video.bin").await.unwrap();
+    let done = upload_file(
+        &client,
+        &file,
+        NodeRef::Root,
+        NodeName::new("video.bin").unwrap(),
+        existing.as_ref(),
+        &(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        done.sent <= 2 * (4 << 20),
+        "sent {} bytes for a 1-byte edit",
+        done.sent
+    );
+    assert_eq!(done.node.version, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_errors_say_how_much_is_used() {
+    let data = common::data_dir().await;
+    let server = Server::start(data.path());
+    register(&server, "cy@example.org").await;
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+    ok(
+        &config,
+        &["login", &server.base, "--email", "cy@example.org"],
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(["admin", "--data"])
+        .arg(data.path())
+        .args(["user", "set-quota", "cy@example.org", "1048576"])
+        .args(
+            std::fs::read_to_string(data.path().join("test-db-url"))
+                .map(|url| vec!["--database".to_owned(), url])
+                .unwrap_or_default(),
+        )
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let big = work.path().join("big.bin");
+    std::fs::write(&big, noise(2 << 20, 3)).unwrap();
+    let (success, _, err) = satchel(&config, &["put", big.to_str().unwrap()]);
+    assert!(!success);
+    assert!(err.contains("quota exceeded: 0 B of 1.0 MiB used"), "{err}");
+}

@@ -1,0 +1,83 @@
+//! A `satchel serve` process for tests that need the real binary.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of this module"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A `satchel serve` process on a free port over `data`.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(data: &std::path::Path) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_satchel"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data);
+        if let Ok(url) = std::fs::read_to_string(data.join("test-db-url")) {
+            command.args(["--database", url.trim()]);
+        }
+        let mut child = command
+            .env("SATCHEL_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("satchel starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server logs its address")
+                .expect("a log line");
+            if let Some(rest) = line.split("address=").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("an address")
+                    .to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            base: format!("http://{address}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A data folder for one test; with `SATCHEL_TEST_DATABASE_URL` set, also a fresh PostgreSQL
+/// database that every server started on this folder uses.
+pub async fn data_dir() -> tempfile::TempDir {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    if let Ok(server) = std::env::var("SATCHEL_TEST_DATABASE_URL") {
+        let server = server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(s, _)| s)
+            .to_owned();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos();
+        let url = format!("{server}/satchel_t_bin_{}_{nanos}", std::process::id());
+        satchel_meta::create_postgres_database(&url)
+            .await
+            .expect("PostgreSQL is reachable");
+        std::fs::write(data.path().join("test-db-url"), &url).expect("write");
+    }
+    data
+}
