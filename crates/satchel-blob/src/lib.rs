@@ -10,6 +10,7 @@ mod local;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 pub use chunking::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK, cut_point};
@@ -34,8 +35,14 @@ pub type Result<T, E = BlobError> = std::result::Result<T, E>;
 /// A content-addressed store of immutable chunks.
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores `bytes` under `hash` (which the caller computed from them) and returns once they are
-    /// durable. Storing a chunk that is already there is a cheap no-op.
+    /// durable. Storing a chunk that is already there only refreshes it (its last-stored time), which
+    /// protects it from the garbage collector's grace period until the caller's metadata names it.
     fn put(&self, hash: Sha256, bytes: Bytes) -> BoxFuture<'_, Result<()>>;
+
+    /// Refreshes a stored chunk's last-stored time (as storing it again would); `false` if it is not
+    /// there. Uploads call this for their chunks just before committing, so that the grace period
+    /// counts from the commit, however long the upload took.
+    fn refresh(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>>;
 
     /// The whole chunk. Chunks are at most a few MiB, so a chunk is the unit of streaming.
     fn get(&self, hash: Sha256) -> BoxFuture<'_, Result<Bytes>>;
@@ -45,6 +52,14 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Removes a chunk (garbage collection only). Removing a missing chunk is not an error.
     fn delete(&self, hash: Sha256) -> BoxFuture<'_, Result<()>>;
+
+    /// Removes a chunk only if nobody has stored (or re-stored) it since `cutoff`: the garbage
+    /// collector's delete. Returns whether it was removed. A `put` of the same chunk racing with it
+    /// either refreshes the chunk before it is judged (and it stays) or writes it anew afterwards.
+    fn delete_if_stale(&self, hash: Sha256, cutoff: SystemTime) -> BoxFuture<'_, Result<bool>>;
+
+    /// Every chunk in the store (for sweeping chunks no metadata names).
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>>;
 
     /// Checks that the store is reachable and writable (for `/readyz`).
     fn check(&self) -> BoxFuture<'_, Result<()>>;

@@ -3,6 +3,7 @@
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use satchel_proto::Sha256;
@@ -34,9 +35,24 @@ impl LocalBlobStore {
         self.root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
     }
 
+    /// Refreshes the chunk's time so the garbage collector's grace period starts again; `false`
+    /// when it is not there (or the collector has just taken it away).
+    fn refresh_blocking(&self, target: &Path) -> Result<bool> {
+        match File::options().write(true).open(target) {
+            Ok(file) => {
+                file.set_modified(SystemTime::now())?;
+                // Still in place after the refresh? Then the collector will see the new time. If it
+                // moved the chunk aside meanwhile, the caller must store it again.
+                Ok(target.exists())
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     fn put_blocking(&self, hash: &Sha256, bytes: &[u8]) -> Result<()> {
         let target = self.path_of(hash);
-        if target.exists() {
+        if self.refresh_blocking(&target)? {
             return Ok(());
         }
         let dir = target.parent().unwrap_or(&self.root);
@@ -56,6 +72,50 @@ impl LocalBlobStore {
     }
 }
 
+impl LocalBlobStore {
+    /// Moves the chunk aside first (one atomic rename), then judges its time: a `put` that refreshed
+    /// it before the move is seen (and the chunk goes back); a `put` after the move finds nothing to
+    /// refresh and writes the chunk anew. Either way no `put` that returned can lose its chunk.
+    fn delete_if_stale_blocking(&self, hash: &Sha256, cutoff: SystemTime) -> Result<bool> {
+        let target = self.path_of(hash);
+        let aside = self.root.join("tmp").join(format!("gc-{}", hash.to_hex()));
+        match fs::rename(&target, &aside) {
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(false),
+            other => other?,
+        }
+        let stored = fs::metadata(&aside)?.modified()?;
+        if stored >= cutoff {
+            // Refreshed within the grace period: put it back, unless a new copy already is there.
+            if target.exists() {
+                fs::remove_file(&aside)?;
+            } else {
+                fs::rename(&aside, &target)?;
+            }
+            return Ok(false);
+        }
+        fs::remove_file(&aside)?;
+        Ok(true)
+    }
+}
+
+fn list_blocking(root: &Path) -> Result<Vec<Sha256>> {
+    let mut found = Vec::new();
+    for first in fs::read_dir(root)? {
+        let first = first?;
+        if first.file_name() == "tmp" || !first.file_type()?.is_dir() {
+            continue;
+        }
+        for second in fs::read_dir(first.path())? {
+            for chunk in fs::read_dir(second?.path())? {
+                if let Ok(hash) = chunk?.file_name().to_string_lossy().parse::<Sha256>() {
+                    found.push(hash);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
@@ -67,6 +127,16 @@ impl BlobStore for LocalBlobStore {
         let store = self.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || store.put_blocking(&hash, &bytes))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+        })
+    }
+
+    fn refresh(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let target = store.path_of(&hash);
+            tokio::task::spawn_blocking(move || store.refresh_blocking(&target))
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?
         })
@@ -95,6 +165,24 @@ impl BlobStore for LocalBlobStore {
                 Err(error) if error.kind() != ErrorKind::NotFound => Err(error.into()),
                 _ => Ok(()),
             }
+        })
+    }
+
+    fn delete_if_stale(&self, hash: Sha256, cutoff: SystemTime) -> BoxFuture<'_, Result<bool>> {
+        let store = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || store.delete_if_stale_blocking(&hash, cutoff))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+        })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || list_blocking(&root))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
         })
     }
 
@@ -131,5 +219,27 @@ mod tests {
         assert!(matches!(store.get(hash).await, Err(BlobError::Missing(_))));
         store.delete(hash).await.unwrap();
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn only_stale_chunks_are_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let bytes = Bytes::from_static(b"garbage or not");
+        let hash = hash_of(&bytes);
+        store.put(hash, bytes.clone()).await.unwrap();
+        assert_eq!(store.list().await.unwrap(), [hash]);
+        let before = SystemTime::now() - std::time::Duration::from_secs(3600);
+        assert!(
+            !store.delete_if_stale(hash, before).await.unwrap(),
+            "stored within the grace period"
+        );
+        assert!(store.contains(hash).await.unwrap());
+        let after = SystemTime::now() + std::time::Duration::from_secs(3600);
+        assert!(store.delete_if_stale(hash, after).await.unwrap());
+        assert!(!store.contains(hash).await.unwrap());
+        // Storing it again after collection writes it anew.
+        store.put(hash, bytes.clone()).await.unwrap();
+        assert_eq!(store.get(hash).await.unwrap(), bytes);
     }
 }

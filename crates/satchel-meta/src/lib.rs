@@ -17,6 +17,7 @@ mod accounts;
 mod cursor;
 mod db;
 mod error;
+mod gc;
 mod group;
 mod journal;
 mod nodes;
@@ -30,6 +31,7 @@ pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, em
 pub use cursor::Cursor;
 pub use db::{Backend, Store, create_postgres_database};
 pub use error::StoreError;
+pub use gc::{Garbage, StorageStats};
 pub use nodes::SearchQuery;
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use uploads::{NewUpload, UploadState, UploadStatus};

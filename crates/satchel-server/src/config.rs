@@ -66,6 +66,11 @@ pub struct ServerConfig {
     pub max_chunk_bytes: u64,
     /// How long an upload session lives without being committed, in seconds.
     pub upload_ttl_secs: u64,
+    /// How long an unreferenced chunk is kept after it was last stored, in seconds (an upload in
+    /// flight must commit within this time).
+    pub gc_grace_secs: u64,
+    /// How often the garbage collector runs, in seconds.
+    pub gc_interval_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +88,8 @@ impl Default for ServerConfig {
             login_window_secs: 15 * 60,
             max_chunk_bytes: 16 * 1024 * 1024,
             upload_ttl_secs: 7 * 24 * 3600,
+            gc_grace_secs: 24 * 3600,
+            gc_interval_secs: 3600,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod jobs;
 pub mod state;
 pub mod sync;
 

@@ -15,6 +15,19 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Collect garbage now: expire old upload sessions and remove chunks nothing references
+    /// (after the grace period; `--grace-secs 0` only when no upload is in flight).
+    Gc {
+        #[arg(long)]
+        grace_secs: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Logical bytes (what users see), stored bytes (distinct chunks) and the dedup ratio.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,13 +63,41 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(config: ServerConfig, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(mut config: ServerConfig, command: AdminCommand) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data)?;
+    if let AdminCommand::Gc { grace_secs, json } = command {
+        if let Some(grace) = grace_secs {
+            config.gc_grace_secs = grace;
+        }
+        let state = satchel_server::AppState::open(config)
+            .await
+            .context("opening the data")?;
+        let report = satchel_server::jobs::gc::collect(&state)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{}", e.detail.unwrap_or_else(|| e.code.title().to_owned()))
+            })?;
+        state.store.close().await;
+        if json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            println!(
+                "expired {} upload sessions; removed {} chunks ({} bytes) and {} orphaned chunks",
+                report.expired_uploads,
+                report.chunks_removed,
+                report.bytes_freed,
+                report.orphans_removed
+            );
+        }
+        return Ok(());
+    }
     let store = Store::open(&config.database_url(), 2)
         .await
         .context("opening the database")?;
     let result = match command {
         AdminCommand::User { command } => user(&store, command).await,
+        AdminCommand::Stats { json } => stats(&store, json).await,
+        AdminCommand::Gc { .. } => unreachable!("handled above"),
     };
     store.close().await;
     result
@@ -156,6 +197,35 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             store.set_password_hash(user.id, &hash).await?;
             println!("password of {} reset; every session signed out", user.email);
         }
+    }
+    Ok(())
+}
+
+async fn stats(store: &Store, json: bool) -> anyhow::Result<()> {
+    let stats = store.stats().await?;
+    let ratio = if stats.stored_bytes == 0 {
+        1.0
+    } else {
+        stats.logical_bytes as f64 / stats.stored_bytes as f64
+    };
+    if json {
+        let line = serde_json::json!({
+            "users": stats.users, "files": stats.files, "versions": stats.versions,
+            "logical_bytes": stats.logical_bytes, "stored_bytes": stats.stored_bytes,
+            "chunks": stats.chunks, "dedup_ratio": ratio,
+        });
+        println!("{line}");
+    } else {
+        println!(
+            "users {}  files {}  versions {}",
+            stats.users, stats.files, stats.versions
+        );
+        println!(
+            "logical {}  stored {} in {} chunks  dedup ratio {ratio:.2}",
+            crate::client::human(stats.logical_bytes),
+            crate::client::human(stats.stored_bytes),
+            stats.chunks
+        );
     }
     Ok(())
 }

@@ -131,6 +131,8 @@ where
             format!("the body's SHA-256 is {sha256}, not the X-Content-SHA256 sent"),
         ));
     }
+    let chunks: Vec<ChunkRef> = chunks.into_iter().flatten().collect();
+    refresh_all(blobs, &chunks).await?;
     if chunks.is_empty() && !buffer.is_empty() {
         let chunk = ChunkRef { sha256, size };
         return Ok(Ingested {
@@ -140,7 +142,6 @@ where
             inline: Some(buffer.to_vec()),
         });
     }
-    let chunks = chunks.into_iter().flatten().collect();
     Ok(Ingested {
         size,
         sha256,
@@ -177,6 +178,20 @@ async fn store_chunk(
     let size = bytes.len() as u64;
     blobs.put(hash, bytes).await?;
     Ok((index, ChunkRef { sha256: hash, size }))
+}
+
+/// Restarts the garbage collector's grace period of every chunk just before the commit, so a long
+/// upload's first chunks cannot be collected before its metadata names them.
+pub async fn refresh_all(blobs: &Arc<dyn BlobStore>, chunks: &[ChunkRef]) -> ApiResult<()> {
+    for chunk in chunks {
+        if !blobs.refresh(chunk.sha256).await? {
+            return Err(ApiError::new(
+                ProblemCode::Unavailable,
+                "a chunk of this upload was collected; retry",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn quota_error(room: u64) -> ApiError {

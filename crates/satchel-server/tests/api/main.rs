@@ -7,6 +7,7 @@ mod bad_input;
 mod concurrency;
 mod content;
 mod folders;
+mod gc;
 mod helpers;
 mod journal;
 mod search;
