@@ -340,6 +340,25 @@ impl Client {
         self.json(|http| http.post(&url)).await
     }
 
+    /// Uploads a small file in one request (the server keeps its bytes with the version).
+    pub async fn put_content(
+        &self,
+        parent: NodeRef,
+        name: &NodeName,
+        bytes: Bytes,
+        sha256: satchel_proto::Sha256,
+    ) -> Result<Node, ClientError> {
+        let url = self.url("/api/v1/files/content");
+        let parent = parent.to_string();
+        self.json(|http| {
+            http.put(&url)
+                .query(&[("parent_id", parent.as_str()), ("name", name.as_str())])
+                .header("x-content-sha256", sha256.to_hex())
+                .body(bytes.clone())
+        })
+        .await
+    }
+
     /// Starts a download of a file's current content from byte `from`.
     pub async fn download(&self, file: Uuid, from: u64) -> Result<Response, ClientError> {
         let url = self.url(&format!("/api/v1/files/{file}/content"));

@@ -18,4 +18,4 @@ pub use api::Client;
 pub use chunker::{FileChunk, FileChunks, chunk_file};
 pub use credentials::Credentials;
 pub use error::ClientError;
-pub use transfer::{Progress, Uploaded, download_file, upload_file};
+pub use transfer::{Progress, SMALL_FILE, Uploaded, download_file, upload_file};

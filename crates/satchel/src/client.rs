@@ -1,12 +1,14 @@
 //! The client commands: `satchel login|logout|whoami|ls|mkdir|put|get|mv|rm|trash|restore|versions|
 //! restore-version|search`. Remote paths are `/`-rooted paths in the user's tree.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
+use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use satchel_client::{Client, ClientError, Credentials, Progress, download_file, upload_file};
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, ProblemCode};
@@ -75,6 +77,9 @@ pub enum ClientCommand {
         json: bool,
     },
 }
+
+/// Files uploaded at once by `put` (each large one also sends four chunks at once).
+const PARALLEL_FILES: usize = 8;
 
 fn credentials_path() -> anyhow::Result<PathBuf> {
     Credentials::default_path()
@@ -478,25 +483,41 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
     }
     let total: u64 = files.iter().map(|(_, _, size)| size).sum();
     let bar = Bar::new(total);
-    let (mut sent, mut skipped) = (0u64, 0u64);
-    for (path, remote_path, _) in &files {
-        bar.message(path.display().to_string());
-        let (parent, name) = split_remote(remote_path)?;
-        let parent = must_find(client, &parent).await?;
-        let existing = client.node_by_path(remote_path).await?;
-        let done = upload_file(
-            client,
-            path,
-            NodeRef::Id(parent.id),
-            name,
-            existing.as_ref(),
-            &bar,
-        )
-        .await
-        .with_context(|| format!("uploading {}", path.display()))?;
-        sent += done.sent;
-        skipped += done.skipped;
+    // One listing per remote folder tells which files exist (and with what content), instead of a
+    // lookup per file; files go up several at a time.
+    let mut folders: HashMap<String, (Node, HashMap<String, Node>)> = HashMap::new();
+    for (_, remote_path, _) in &files {
+        let (parent, _) = split_remote(remote_path)?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = folders.entry(parent) {
+            let folder = must_find(client, slot.key()).await?;
+            let children = client.children(NodeRef::Id(folder.id)).await?;
+            let by_name = children
+                .into_iter()
+                .map(|n| (satchel_proto::name_key(&n.name), n))
+                .collect();
+            slot.insert((folder, by_name));
+        }
     }
+    let jobs = files.iter().map(|(path, remote_path, _)| {
+        let (parent, name) = split_remote(remote_path).expect("checked above");
+        let (folder, existing) = &folders[&parent];
+        let existing = existing
+            .get(&name.key())
+            .filter(|n| n.kind == NodeKind::File);
+        let bar = &bar;
+        async move {
+            bar.message(path.display().to_string());
+            upload_file(client, path, NodeRef::Id(folder.id), name, existing, bar)
+                .await
+                .with_context(|| format!("uploading {}", path.display()))
+        }
+    });
+    let done: Vec<_> = futures_util::stream::iter(jobs)
+        .buffer_unordered(PARALLEL_FILES)
+        .try_collect()
+        .await?;
+    let sent: u64 = done.iter().map(|d| d.sent).sum();
+    let skipped: u64 = done.iter().map(|d| d.skipped).sum();
     bar.finish();
     let seconds = started.elapsed().as_secs_f64();
     println!(
