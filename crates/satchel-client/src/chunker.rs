@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use satchel_blob::{MAX_CHUNK, cut_point};
 use satchel_proto::Sha256;
@@ -25,21 +26,30 @@ pub struct FileChunks {
 }
 
 /// Reads `path` once, cutting it with FastCDC (256 KiB / 1 MiB / 4 MiB) and hashing as it goes.
-/// Memory stays at about two maximal chunks whatever the file's size.
+/// The whole-file SHA-256 runs on a second thread beside the cutting and the chunk hashes, so every
+/// byte is hashed twice but in about the time of once. Memory stays at a few maximal chunks whatever
+/// the file's size.
 pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
     let mut file = std::fs::File::open(path)?;
-    let mut whole = sha2::Sha256::new();
+    let (blocks, receiver) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(2);
+    let whole = std::thread::spawn(move || {
+        let mut hasher = sha2::Sha256::new();
+        for block in receiver {
+            hasher.update(block.as_slice());
+        }
+        Sha256::from_bytes(hasher.finalize().into())
+    });
     let mut buffer: Vec<u8> = Vec::with_capacity(2 * MAX_CHUNK);
     let mut chunks = Vec::new();
     let mut offset = 0u64;
     let mut eof = false;
     while !eof {
-        let start = buffer.len();
-        buffer.resize(2 * MAX_CHUNK, 0);
-        let read = read_full(&mut file, &mut buffer[start..])?;
-        buffer.truncate(start + read);
-        eof = read == 0 || buffer.len() < 2 * MAX_CHUNK;
-        whole.update(&buffer[start..]);
+        let mut block = Vec::with_capacity(MAX_CHUNK);
+        let read = (&mut file).take(MAX_CHUNK as u64).read_to_end(&mut block)?;
+        eof = read < MAX_CHUNK;
+        buffer.extend_from_slice(&block);
+        // The whole-file hasher gets the block while this thread cuts it.
+        let _ = blocks.send(Arc::new(block));
         let mut consumed = 0;
         while let Some(cut) = cut_point(&buffer[consumed..], eof) {
             let piece = &buffer[consumed..consumed + cut];
@@ -54,22 +64,15 @@ pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
         }
         buffer.drain(..consumed);
     }
+    drop(blocks);
+    let sha256 = whole
+        .join()
+        .map_err(|_| std::io::Error::other("the hashing thread failed"))?;
     Ok(FileChunks {
         size: offset,
-        sha256: Sha256::from_bytes(whole.finalize().into()),
+        sha256,
         chunks,
     })
-}
-
-fn read_full(file: &mut std::fs::File, into: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < into.len() {
-        match file.read(&mut into[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
