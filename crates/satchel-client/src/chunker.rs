@@ -25,49 +25,62 @@ pub struct FileChunks {
     pub chunks: Vec<FileChunk>,
 }
 
-/// Reads `path` once, cutting it with FastCDC (256 KiB / 1 MiB / 4 MiB) and hashing as it goes.
-/// The whole-file SHA-256 runs on a second thread beside the cutting and the chunk hashes, so every
-/// byte is hashed twice but in about the time of once. Memory stays at a few maximal chunks whatever
-/// the file's size.
+/// Reads `path` once, cutting it with FastCDC (256 KiB / 1 MiB / 4 MiB). The two hashes every byte
+/// needs — the whole file's and its chunk's — run on two threads beside the cutting, so a file is
+/// cut and hashed in about the time SHA-256 takes to read it once. Memory stays at a few maximal
+/// chunks whatever the file's size.
 pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
     let mut file = std::fs::File::open(path)?;
-    let (blocks, receiver) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(2);
+    let (blocks, block_rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(2);
     let whole = std::thread::spawn(move || {
         let mut hasher = sha2::Sha256::new();
-        for block in receiver {
+        for block in block_rx {
             hasher.update(block.as_slice());
         }
         Sha256::from_bytes(hasher.finalize().into())
     });
+    let (pieces, piece_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let per_chunk = std::thread::spawn(move || {
+        piece_rx
+            .into_iter()
+            .map(|piece| Sha256::from_bytes(sha2::Sha256::digest(&piece).into()))
+            .collect::<Vec<_>>()
+    });
     let mut buffer: Vec<u8> = Vec::with_capacity(2 * MAX_CHUNK);
-    let mut chunks = Vec::new();
-    let mut offset = 0u64;
+    let mut sizes = Vec::new();
     let mut eof = false;
     while !eof {
         let mut block = Vec::with_capacity(MAX_CHUNK);
         let read = (&mut file).take(MAX_CHUNK as u64).read_to_end(&mut block)?;
         eof = read < MAX_CHUNK;
         buffer.extend_from_slice(&block);
-        // The whole-file hasher gets the block while this thread cuts it.
         let _ = blocks.send(Arc::new(block));
         let mut consumed = 0;
         while let Some(cut) = cut_point(&buffer[consumed..], eof) {
-            let piece = &buffer[consumed..consumed + cut];
-            let sha256 = Sha256::from_bytes(sha2::Sha256::digest(piece).into());
-            chunks.push(FileChunk {
-                offset,
-                size: cut as u64,
-                sha256,
-            });
-            offset += cut as u64;
+            let _ = pieces.send(buffer[consumed..consumed + cut].to_vec());
+            sizes.push(cut as u64);
             consumed += cut;
         }
         buffer.drain(..consumed);
     }
-    drop(blocks);
-    let sha256 = whole
-        .join()
-        .map_err(|_| std::io::Error::other("the hashing thread failed"))?;
+    drop((blocks, pieces));
+    let failed = || std::io::Error::other("a hashing thread failed");
+    let sha256 = whole.join().map_err(|_| failed())?;
+    let hashes = per_chunk.join().map_err(|_| failed())?;
+    let mut offset = 0;
+    let chunks = sizes
+        .into_iter()
+        .zip(hashes)
+        .map(|(size, sha256)| {
+            let chunk = FileChunk {
+                offset,
+                size,
+                sha256,
+            };
+            offset += size;
+            chunk
+        })
+        .collect();
     Ok(FileChunks {
         size: offset,
         sha256,

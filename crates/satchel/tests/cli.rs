@@ -151,6 +151,41 @@ async fn every_command_works_end_to_end() {
         );
     }
 
+    // An interrupted download resumes from the partial file it left, and still verifies.
+    let resumed = work.path().join("resumed.bin");
+    let original = std::fs::read(tree.join("trip/big.bin")).unwrap();
+    std::fs::write(
+        work.path().join(".resumed.bin.satchel-part"),
+        &original[..3 << 20],
+    )
+    .unwrap();
+    ok(
+        &config,
+        &[
+            "get",
+            "/Photos 2024/trip/big.bin",
+            resumed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(&resumed).unwrap(), original);
+    assert!(!work.path().join(".resumed.bin.satchel-part").exists());
+    // A corrupt partial file is caught by the checksum and not kept.
+    std::fs::write(
+        work.path().join(".resumed.bin.satchel-part"),
+        vec![0u8; 1 << 20],
+    )
+    .unwrap();
+    let (success, _, err) = satchel(
+        &config,
+        &[
+            "get",
+            "/Photos 2024/trip/big.bin",
+            resumed.to_str().unwrap(),
+        ],
+    );
+    assert!(!success && err.contains("hash to"), "{err}");
+    assert!(!work.path().join(".resumed.bin.satchel-part").exists());
+
     // A new version, then back to the first.
     let one = work.path().join("notes.txt");
     std::fs::write(&one, b"first").unwrap();
@@ -207,7 +242,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     register(&server, "bo@example.org").await;
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("video.bin");
-    let bytes = noise(24 << 20, 2);
+    let bytes = noise(100 << 20, 2);
     std::fs::write(&file, &bytes).unwrap();
     let client = Client::login(&server.base, "bo@example.org", PASSWORD, "test")
         .await
@@ -257,7 +292,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
 
     // A 1-byte edit in the middle re-sends one or two chunks, not the file.
     let mut edited = bytes.clone();
-    edited[12 << 20] ^= 0xff;
+    edited[50 << 20] ^= 0xff;
     std::fs::write(&file, &edited).unwrap();
     let existing = client.node_by_path("/video.bin").await.unwrap();
     let done = upload_file(
