@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
+use uuid::Uuid;
+
 use crate::group::{GroupWriter, Turn};
 
 use crate::Result;
@@ -53,6 +55,8 @@ pub struct Store {
     /// on `SQLITE_BUSY`, and share commits (see `group.rs`). PostgreSQL needs neither: its row locks
     /// order writers per namespace and it groups concurrent commits itself.
     group: Option<Arc<GroupWriter>>,
+    /// Announces each namespace whose journal grew, after the commit (see [`Store::subscribe`]).
+    changes: tokio::sync::broadcast::Sender<Uuid>,
 }
 
 impl std::fmt::Debug for Store {
@@ -132,13 +136,26 @@ impl Store {
             .connect_with(options)
             .await?;
         let group = (backend == Backend::Sqlite).then(|| GroupWriter::new(pool.clone()));
+        let (changes, _) = tokio::sync::broadcast::channel(1024);
         let store = Store {
             pool,
             backend,
             group,
+            changes,
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Namespaces whose journal has grown, announced right after each commit. Receivers that fall
+    /// behind get `Lagged` and should re-read the journal.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Uuid> {
+        self.changes.subscribe()
+    }
+
+    /// Tells subscribers that `ns` changed (after the commit that changed it).
+    pub(crate) fn announce(&self, ns: Uuid) {
+        let _ = self.changes.send(ns);
     }
 
     /// The engine behind this store.

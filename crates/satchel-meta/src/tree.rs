@@ -202,6 +202,7 @@ impl Store {
         let node = reload(conn, actor, id).await?;
         append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(node)
     }
 
@@ -217,6 +218,7 @@ impl Store {
         let mut w = self.write().await?;
         let written = write_content_in(w.conn(), actor, target, &content, base_rev).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(written)
     }
 
@@ -257,6 +259,7 @@ impl Store {
         let node = reload(conn, actor, row.id).await?;
         append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(node)
     }
 
@@ -312,6 +315,7 @@ impl Store {
         let node = reload(conn, actor, row.id).await?;
         append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(node)
     }
 
@@ -360,6 +364,7 @@ impl Store {
         }
         let node = reload(conn, actor, top).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(node)
     }
 
@@ -392,7 +397,9 @@ impl Store {
             .await?;
         let node = reload(conn, actor, row.id).await?;
         append(conn, actor.ns_id, seq, ChangeOp::Delete, &node).await?;
-        w.commit().await
+        w.commit().await?;
+        self.announce(actor.ns_id);
+        Ok(())
     }
 
     /// Brings a trashed node (and what was trashed with it) back to its folder, renamed on a clash.
@@ -457,6 +464,7 @@ impl Store {
         }
         let node = reload(conn, actor, row.id).await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok(node)
     }
 
@@ -497,7 +505,9 @@ impl Store {
         let mut gone = row.to_node(path);
         gone.rev = crate::rows::rev_text(seq);
         append(conn, actor.ns_id, seq, ChangeOp::Delete, &gone).await?;
-        w.commit().await
+        w.commit().await?;
+        self.announce(actor.ns_id);
+        Ok(())
     }
 }
 

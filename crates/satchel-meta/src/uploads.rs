@@ -369,6 +369,7 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         w.commit().await?;
+        self.announce(actor.ns_id);
         Ok((node, created))
     }
 

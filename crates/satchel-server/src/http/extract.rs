@@ -20,40 +20,50 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| {
-                ApiError::new(
-                    ProblemCode::Unauthorized,
-                    "send Authorization: Bearer <access_token>",
-                )
-            })?;
-        let claims = state
-            .tokens
-            .verify(token.trim(), chrono::Utc::now().timestamp())
-            .map_err(|e| match e {
-                TokenError::Expired => ApiError::new(
-                    ProblemCode::TokenExpired,
-                    "refresh it at /api/v1/auth/refresh",
-                ),
-                TokenError::Malformed | TokenError::BadSignature => {
-                    ApiError::new(ProblemCode::Unauthorized, "the access token is not valid")
-                }
-            })?;
-        let actor = state
-            .store
-            .session_actor(claims.sub, claims.sid)
-            .await?
-            .ok_or_else(|| ApiError::new(ProblemCode::Unauthorized, "the session has ended"))?;
-        Ok(Authed(actor))
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::new(
+                ProblemCode::Unauthorized,
+                "send Authorization: Bearer <access_token>",
+            )
+        })?;
+        Ok(Authed(authenticate(state, token).await?.0))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// Checks an access token and that its session is live; returns the actor and the token's expiry
+/// (Unix seconds).
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<(Actor, i64)> {
+    let claims = state
+        .tokens
+        .verify(token, chrono::Utc::now().timestamp())
+        .map_err(|e| match e {
+            TokenError::Expired => ApiError::new(
+                ProblemCode::TokenExpired,
+                "refresh it at /api/v1/auth/refresh",
+            ),
+            TokenError::Malformed | TokenError::BadSignature => {
+                ApiError::new(ProblemCode::Unauthorized, "the access token is not valid")
+            }
+        })?;
+    let actor = state
+        .store
+        .session_actor(claims.sub, claims.sid)
+        .await?
+        .ok_or_else(|| ApiError::new(ProblemCode::Unauthorized, "the session has ended"))?;
+    Ok((actor, claims.exp))
 }
 
 /// A JSON body; malformed JSON is `400 malformed_json`, a bad name inside it `400 invalid_name`, a

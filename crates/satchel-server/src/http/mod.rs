@@ -81,6 +81,8 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::uploads::get_chunk))
         .routes(routes!(sync::changes))
         .routes(routes!(sync::latest))
+        .routes(routes!(sync::notify::wait))
+        .routes(routes!(sync::notify::notifications))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .merge(uploads)
         .split_for_parts()

@@ -1,4 +1,7 @@
-//! The change journal over HTTP: paging with opaque cursors, and the "start from now" cursor.
+//! The change journal over HTTP: paging with opaque cursors, the "start from now" cursor, and
+//! change notifications (`notify`).
+
+pub mod notify;
 
 use axum::Json;
 use axum::extract::State;

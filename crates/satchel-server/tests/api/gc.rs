@@ -105,7 +105,7 @@ async fn expired_sessions_and_failed_uploads_are_collected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn collection_racing_uploads_never_loses_a_referenced_chunk() {
-    let app = TestApp::spawn_with(|c| c.gc_grace_secs = 1).await;
+    let app = TestApp::spawn_with(|c| c.gc_grace_secs = 2).await;
     let ana = app.user("ana@example.org").await;
     // A pool of contents whose chunks keep becoming garbage and being uploaded again.
     let contents: Vec<Vec<u8>> = (0..4).map(|i| noise(1 << 20, 10 + i)).collect();
@@ -118,7 +118,7 @@ async fn collection_racing_uploads_never_loses_a_referenced_chunk() {
         app.delete(&ana, &format!("/api/v1/trash/{}", id_of(&node)))
             .await;
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let collector = {
         let state = app.state.clone();
         tokio::spawn(async move {

@@ -10,6 +10,7 @@ mod folders;
 mod gc;
 mod helpers;
 mod journal;
+mod notifications;
 mod search;
 mod trash;
 mod uploads;
