@@ -486,8 +486,10 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
     // One listing per remote folder tells which files exist (and with what content), instead of a
     // lookup per file; files go up several at a time.
     let mut folders: HashMap<String, (Node, HashMap<String, Node>)> = HashMap::new();
-    for (_, remote_path, _) in &files {
-        let (parent, _) = split_remote(remote_path)?;
+    let mut uploads = Vec::with_capacity(files.len());
+    for (path, remote_path, _) in &files {
+        let (parent, name) = split_remote(remote_path)?;
+        uploads.push((path, parent.clone(), name));
         if let std::collections::hash_map::Entry::Vacant(slot) = folders.entry(parent) {
             let folder = must_find(client, slot.key()).await?;
             let children = client.children(NodeRef::Id(folder.id)).await?;
@@ -498,8 +500,7 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
             slot.insert((folder, by_name));
         }
     }
-    let jobs = files.iter().map(|(path, remote_path, _)| {
-        let (parent, name) = split_remote(remote_path).expect("checked above");
+    let jobs = uploads.into_iter().map(|(path, parent, name)| {
         let (folder, existing) = &folders[&parent];
         let existing = existing
             .get(&name.key())
