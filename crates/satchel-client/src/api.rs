@@ -298,9 +298,9 @@ impl Client {
         parent: NodeRef,
         name: NodeName,
         size: u64,
-        sha256: satchel_proto::Sha256,
+        sha256: Option<satchel_proto::Sha256>,
         chunks: Vec<ChunkSpec>,
-        base_rev: Option<String>,
+        more_chunks: bool,
         on_conflict: Option<String>,
     ) -> Result<UploadSession, ClientError> {
         let url = self.url("/api/v1/uploads");
@@ -310,7 +310,8 @@ impl Client {
             size,
             sha256,
             chunks,
-            base_rev,
+            more_chunks,
+            base_rev: None,
             on_conflict,
             mime: None,
         };
@@ -335,9 +336,36 @@ impl Client {
         self.get(&format!("/api/v1/uploads/{upload}")).await
     }
 
-    pub async fn commit_upload(&self, upload: Uuid) -> Result<Node, ClientError> {
+    /// Abandons an upload session.
+    pub async fn abort_upload(&self, upload: Uuid) -> Result<(), ClientError> {
+        let url = self.url(&format!("/api/v1/uploads/{upload}"));
+        self.send(|http| http.delete(&url)).await.map(drop)
+    }
+
+    /// Appends the next chunks of a list sent in pieces.
+    pub async fn append_chunks(
+        &self,
+        upload: Uuid,
+        chunks: Vec<ChunkSpec>,
+        more_chunks: bool,
+    ) -> Result<UploadSession, ClientError> {
+        let url = self.url(&format!("/api/v1/uploads/{upload}/chunks"));
+        let body = satchel_proto::AppendChunks {
+            chunks,
+            more_chunks,
+        };
+        self.json(|http| http.post(&url).json(&body)).await
+    }
+
+    /// Commits a session; `sha256` if the init did not carry it.
+    pub async fn commit_upload(
+        &self,
+        upload: Uuid,
+        sha256: Option<satchel_proto::Sha256>,
+    ) -> Result<Node, ClientError> {
         let url = self.url(&format!("/api/v1/uploads/{upload}/commit"));
-        self.json(|http| http.post(&url)).await
+        let body = satchel_proto::CommitUpload { sha256 };
+        self.json(|http| http.post(&url).json(&body)).await
     }
 
     /// Uploads a small file in one request (the server keeps its bytes with the version).

@@ -30,6 +30,15 @@ pub struct FileChunks {
 /// cut and hashed in about the time SHA-256 takes to read it once. Memory stays at a few maximal
 /// chunks whatever the file's size.
 pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
+    chunk_file_with(path, |_| {})
+}
+
+/// [`chunk_file`], handing each chunk to `on_chunk` as soon as it is cut and hashed (so an upload
+/// can start before the whole file is read).
+pub fn chunk_file_with(
+    path: &Path,
+    mut on_chunk: impl FnMut(FileChunk),
+) -> std::io::Result<FileChunks> {
     let mut file = std::fs::File::open(path)?;
     let (blocks, block_rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(2);
     let whole = std::thread::spawn(move || {
@@ -40,20 +49,42 @@ pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
         Sha256::from_bytes(hasher.finalize().into())
     });
     let (pieces, piece_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (hashed, hash_rx) = std::sync::mpsc::channel::<Sha256>();
     let per_chunk = std::thread::spawn(move || {
-        piece_rx
-            .into_iter()
-            .map(|piece| Sha256::from_bytes(sha2::Sha256::digest(&piece).into()))
-            .collect::<Vec<_>>()
+        for piece in piece_rx {
+            let _ = hashed.send(Sha256::from_bytes(sha2::Sha256::digest(&piece).into()));
+        }
     });
     let mut buffer: Vec<u8> = Vec::with_capacity(2 * MAX_CHUNK);
-    let mut sizes = Vec::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut chunks: Vec<FileChunk> = Vec::new();
+    let mut offset = 0u64;
+    // Hands out, in order, every chunk whose hash is ready (waiting for them all at the end).
+    let mut deliver = |sizes: &[u64], chunks: &mut Vec<FileChunk>, wait: bool| {
+        while chunks.len() < sizes.len() {
+            let next = if wait {
+                hash_rx.recv().ok()
+            } else {
+                hash_rx.try_recv().ok()
+            };
+            let Some(sha256) = next else { break };
+            let chunk = FileChunk {
+                offset,
+                size: sizes[chunks.len()],
+                sha256,
+            };
+            offset += chunk.size;
+            on_chunk(chunk);
+            chunks.push(chunk);
+        }
+    };
     let mut eof = false;
     while !eof {
         let mut block = Vec::with_capacity(MAX_CHUNK);
         let read = (&mut file).take(MAX_CHUNK as u64).read_to_end(&mut block)?;
         eof = read < MAX_CHUNK;
         buffer.extend_from_slice(&block);
+        // The whole-file hasher gets the block while this thread cuts it.
         let _ = blocks.send(Arc::new(block));
         let mut consumed = 0;
         while let Some(cut) = cut_point(&buffer[consumed..], eof) {
@@ -62,27 +93,18 @@ pub fn chunk_file(path: &Path) -> std::io::Result<FileChunks> {
             consumed += cut;
         }
         buffer.drain(..consumed);
+        deliver(&sizes, &mut chunks, false);
     }
     drop((blocks, pieces));
+    deliver(&sizes, &mut chunks, true);
     let failed = || std::io::Error::other("a hashing thread failed");
     let sha256 = whole.join().map_err(|_| failed())?;
-    let hashes = per_chunk.join().map_err(|_| failed())?;
-    let mut offset = 0;
-    let chunks = sizes
-        .into_iter()
-        .zip(hashes)
-        .map(|(size, sha256)| {
-            let chunk = FileChunk {
-                offset,
-                size,
-                sha256,
-            };
-            offset += size;
-            chunk
-        })
-        .collect();
+    per_chunk.join().map_err(|_| failed())?;
+    if chunks.len() != sizes.len() {
+        return Err(failed());
+    }
     Ok(FileChunks {
-        size: offset,
+        size: sizes.iter().sum(),
         sha256,
         chunks,
     })

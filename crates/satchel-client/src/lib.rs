@@ -15,7 +15,7 @@ mod error;
 mod transfer;
 
 pub use api::Client;
-pub use chunker::{FileChunk, FileChunks, chunk_file};
+pub use chunker::{FileChunk, FileChunks, chunk_file, chunk_file_with};
 pub use credentials::Credentials;
 pub use error::ClientError;
 pub use transfer::{Progress, SMALL_FILE, Uploaded, download_file, upload_file};

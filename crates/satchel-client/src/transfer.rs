@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, ProblemCode, Sha256};
 use sha2::Digest;
 
-use crate::{Client, ClientError, FileChunks, chunk_file};
+use crate::{Client, ClientError, FileChunk, FileChunks, chunk_file_with};
 
 /// Chunks sent at once.
 const PARALLEL_CHUNKS: usize = 4;
@@ -68,10 +68,14 @@ pub struct Uploaded {
 /// small files in its database: one round trip and one flush).
 pub const SMALL_FILE: u64 = 64 * 1024;
 
-/// Uploads `local` as `name` in `parent`: cuts it, asks which chunks the server lacks, sends only
-/// those (four at a time), and commits. Running it again after an interruption sends only what is
-/// still missing. When `existing` (the remote file of that name) already has the same content,
-/// nothing is sent and no version is added.
+/// Chunks per piece of a chunk list sent while the file is still being cut.
+const LIST_PIECE: usize = 64;
+
+/// Uploads `local` as `name` in `parent`. Large files are cut, and their chunk list sent in pieces,
+/// while the chunks the server lacks are already going up (four at a time, with retries): sending
+/// starts after the first few MiB are cut, not after the whole file. Running it again after an
+/// interruption sends only what is still missing. When `existing` (the remote file of that name)
+/// turns out to have the same content, the session is abandoned: nothing sent, no version added.
 pub async fn upload_file(
     client: &Client,
     local: &Path,
@@ -84,82 +88,120 @@ pub async fn upload_file(
     if size <= SMALL_FILE {
         return upload_small(client, local, parent, name, existing, progress).await;
     }
+    let (cut_tx, mut cut_rx) = tokio::sync::mpsc::channel::<FileChunk>(4 * LIST_PIECE);
     let path = local.to_path_buf();
-    let cut: FileChunks = tokio::task::spawn_blocking(move || chunk_file(&path))
+    let cutter = tokio::task::spawn_blocking(move || {
+        chunk_file_with(&path, |chunk| {
+            // A closed channel means the upload gave up; its error is reported there.
+            let _ = cut_tx.blocking_send(chunk);
+        })
+    });
+    let (send_tx, send_rx) = tokio::sync::mpsc::channel::<(uuid::Uuid, u64, FileChunk)>(1024);
+
+    // The list, in pieces: open the session with the first piece, append the rest, and queue every
+    // chunk the server says is missing (once per distinct hash: one upload marks them all).
+    let announce = async move {
+        let mut upload = None;
+        let mut listed = 0u64;
+        let mut queued = std::collections::HashSet::new();
+        loop {
+            let mut piece: Vec<FileChunk> = Vec::with_capacity(LIST_PIECE);
+            while piece.len() < LIST_PIECE {
+                let Some(chunk) = cut_rx.recv().await else {
+                    break;
+                };
+                piece.push(chunk);
+            }
+            let more = piece.len() == LIST_PIECE;
+            let specs: Vec<ChunkSpec> = piece
+                .iter()
+                .map(|c| ChunkSpec {
+                    sha256: c.sha256,
+                    size: c.size,
+                })
+                .collect();
+            let session = match upload {
+                None => {
+                    let init = || {
+                        client.init_upload(
+                            parent,
+                            name.clone(),
+                            size,
+                            None,
+                            specs.clone(),
+                            more,
+                            None,
+                        )
+                    };
+                    with_retries(init).await?
+                }
+                Some(id) => with_retries(|| client.append_chunks(id, specs.clone(), more)).await?,
+            };
+            upload = Some(session.upload_id);
+            let missing: std::collections::HashSet<u64> = session.missing.iter().copied().collect();
+            for (index, chunk) in (listed..).zip(&piece) {
+                if missing.contains(&index) && queued.insert(chunk.sha256) {
+                    // A closed queue means sending failed; its error is reported below.
+                    let _ = send_tx.send((session.upload_id, index, *chunk)).await;
+                } else {
+                    progress.advance(chunk.size);
+                }
+            }
+            listed += piece.len() as u64;
+            if !more {
+                return Ok::<_, ClientError>(session.upload_id);
+            }
+        }
+    };
+    // Meanwhile, send what is queued.
+    let send = async move {
+        let mut queue = send_rx;
+        futures_util::stream::poll_fn(move |cx| queue.poll_recv(cx))
+            .map(|(upload, index, chunk)| send_chunk(client, local, upload, index, chunk, progress))
+            .buffer_unordered(PARALLEL_CHUNKS)
+            .try_fold(0u64, |total, size| async move { Ok(total + size) })
+            .await
+    };
+    let (upload, mut sent) = tokio::try_join!(announce, send)?;
+    let cut: FileChunks = cutter
         .await
         .map_err(|e| ClientError::Other(e.to_string()))??;
+    if cut.size != size {
+        let _ = client.abort_upload(upload).await;
+        return Err(ClientError::Other(format!(
+            "{} changed while it was being uploaded",
+            local.display()
+        )));
+    }
     if let Some(node) =
         existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
     {
-        progress.advance(cut.size);
+        // Same content as the remote file: no new version.
+        let _ = client.abort_upload(upload).await;
         return Ok(Uploaded {
             node: node.clone(),
-            sent: 0,
-            skipped: cut.size,
+            sent,
+            skipped: cut.size - sent,
         });
     }
-    let specs: Vec<ChunkSpec> = cut
-        .chunks
-        .iter()
-        .map(|c| ChunkSpec {
-            sha256: c.sha256,
-            size: c.size,
-        })
-        .collect();
-    let session = with_retries(|| {
-        client.init_upload(
-            parent,
-            name.clone(),
-            cut.size,
-            cut.sha256,
-            specs.clone(),
-            None,
-            None,
-        )
-    })
-    .await?;
-    let mut sent = 0;
-    let mut missing = session.missing.clone();
-    let skipped = cut.size
-        - missing
-            .iter()
-            .map(|&i| cut.chunks[i as usize].size)
-            .sum::<u64>();
-    progress.advance(skipped);
     for _round in 0..3 {
-        // One send per distinct hash: the server marks every index with that hash as received.
-        let mut seen = std::collections::HashSet::new();
-        let to_send: Vec<u64> = missing
-            .iter()
-            .copied()
-            .filter(|&i| seen.insert(cut.chunks[i as usize].sha256))
-            .collect();
-        let duplicates: u64 = missing
-            .iter()
-            .filter(|i| !to_send.contains(i))
-            .map(|&i| cut.chunks[i as usize].size)
-            .sum();
-        progress.advance(duplicates);
-        sent += futures_util::stream::iter(to_send)
-            .map(|index| send_chunk(client, local, session.upload_id, &cut, index, progress))
-            .buffer_unordered(PARALLEL_CHUNKS)
-            .try_fold(0u64, |total, size| async move { Ok(total + size) })
-            .await?;
-        match with_retries(|| client.commit_upload(session.upload_id)).await {
+        match with_retries(|| client.commit_upload(upload, Some(cut.sha256))).await {
             Ok(node) => {
                 return Ok(Uploaded {
                     node,
                     sent,
-                    skipped,
+                    skipped: cut.size - sent,
                 });
             }
             Err(ClientError::Api {
                 code: ProblemCode::Incomplete,
                 ..
             }) => {
-                let url_status: satchel_proto::UploadSession =
-                    with_retries(|| client_status(client, session.upload_id)).await?;
-                missing = url_status.missing;
+                let status = with_retries(|| client.upload_status(upload)).await?;
+                for index in status.missing {
+                    let chunk = cut.chunks[index as usize];
+                    sent += send_chunk(client, local, upload, index, chunk, &()).await?;
+                }
             }
             Err(error) => return Err(error),
         }
@@ -197,22 +239,15 @@ async fn upload_small(
     })
 }
 
-async fn client_status(
-    client: &Client,
-    upload: uuid::Uuid,
-) -> Result<satchel_proto::UploadSession, ClientError> {
-    client.upload_status(upload).await
-}
-
+/// Reads a chunk back from the file, checks it is still what was cut, and sends it.
 async fn send_chunk(
     client: &Client,
     local: &Path,
     upload: uuid::Uuid,
-    cut: &FileChunks,
     index: u64,
+    chunk: FileChunk,
     progress: &dyn Progress,
 ) -> Result<u64, ClientError> {
-    let chunk = cut.chunks[index as usize];
     let path = local.to_path_buf();
     let bytes = tokio::task::spawn_blocking(move || read_chunk(&path, chunk.offset, chunk.size))
         .await

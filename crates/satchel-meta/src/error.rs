@@ -38,6 +38,12 @@ pub enum StoreError {
     /// A commit found chunks not yet received (their indexes).
     #[error("chunks {0:?} have not been received")]
     Incomplete(Vec<u64>),
+    /// The chunk list of an upload session was closed; nothing can be appended.
+    #[error("the chunk list of this upload is complete")]
+    ListClosed,
+    /// Sizes do not add up, or are missing.
+    #[error("{0}")]
+    SizeMismatch(String),
     /// The upload session has expired.
     #[error("the upload session has expired")]
     UploadExpired,

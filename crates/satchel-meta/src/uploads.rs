@@ -29,7 +29,10 @@ pub struct NewUpload {
     pub parent: NodeRef,
     pub name: NodeName,
     pub size: u64,
-    pub sha256: Sha256,
+    /// Known up front, or given at commit (a client sending while it cuts learns it last).
+    pub sha256: Option<Sha256>,
+    /// More chunks will be appended ([`Store::append_chunks`]) before the commit.
+    pub more_chunks: bool,
     pub mime: Option<String>,
     pub base_rev: Option<String>,
     pub mode: WriteMode,
@@ -142,6 +145,40 @@ async fn open_session(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Resu
     }
 }
 
+/// Adds `chunks` to a session's list from index `first`, marking those the user owns as received.
+async fn add_chunks(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: Uuid,
+    first: u64,
+    chunks: &[ChunkRef],
+) -> Result<()> {
+    let hashes: Vec<String> = chunks.iter().map(|c| c.sha256.to_hex()).collect();
+    let mut unique = hashes.clone();
+    unique.sort();
+    unique.dedup();
+    let have = owned(conn, actor, &unique).await?;
+    for (batch_no, batch) in chunks.chunks(crate::versions::INSERT_BATCH).enumerate() {
+        let mut sql = String::from(
+            "INSERT INTO upload_chunks (upload_id, idx, sha256, size, received) VALUES ",
+        );
+        crate::versions::push_placeholders(&mut sql, batch.len(), 5);
+        let mut query = sqlx::query(&sql);
+        for (i, chunk) in batch.iter().enumerate() {
+            let position = batch_no * crate::versions::INSERT_BATCH + i;
+            let hex = &hashes[position];
+            query = query
+                .bind(id.to_string())
+                .bind(i64::try_from(first + position as u64).unwrap_or(i64::MAX))
+                .bind(hex.clone())
+                .bind(to_i64(chunk.size))
+                .bind(i64::from(have.contains(hex)));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Marks as received the missing chunks that the user has come to own since the session began (sent
 /// through another session, or committed in another file), so they need not be sent again.
 async fn refresh_received(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<()> {
@@ -212,8 +249,8 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO uploads (id, user_id, ns_id, parent_id, name, size, sha256, mime, base_rev, \
-             mode, device, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13)",
+             mode, device, state, created_at, expires_at, list_open) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13, $14)",
         )
         .bind(id.to_string())
         .bind(actor.user_id.to_string())
@@ -221,38 +258,52 @@ impl Store {
         .bind(parent.id.to_string())
         .bind(new.name.as_str())
         .bind(to_i64(new.size))
-        .bind(new.sha256.to_hex())
+        .bind(new.sha256.map(|h| h.to_hex()))
         .bind(new.mime.clone())
         .bind(new.base_rev.clone())
         .bind(mode_text(new.mode))
         .bind(actor.device.clone())
         .bind(micros(Utc::now()))
         .bind(micros(new.expires_at))
+        .bind(i64::from(new.more_chunks))
         .execute(&mut *conn)
         .await?;
-        let hashes: Vec<String> = new.chunks.iter().map(|c| c.sha256.to_hex()).collect();
-        let mut unique = hashes.clone();
-        unique.sort();
-        unique.dedup();
-        let have = owned(conn, actor, &unique).await?;
-        for (batch_no, batch) in new.chunks.chunks(crate::versions::INSERT_BATCH).enumerate() {
-            let mut sql = String::from(
-                "INSERT INTO upload_chunks (upload_id, idx, sha256, size, received) VALUES ",
-            );
-            crate::versions::push_placeholders(&mut sql, batch.len(), 5);
-            let mut query = sqlx::query(&sql);
-            for (i, chunk) in batch.iter().enumerate() {
-                let index = batch_no * crate::versions::INSERT_BATCH + i;
-                let hex = &hashes[index];
-                query = query
-                    .bind(id.to_string())
-                    .bind(i64::try_from(index).unwrap_or(i64::MAX))
-                    .bind(hex.clone())
-                    .bind(to_i64(chunk.size))
-                    .bind(i64::from(have.contains(hex)));
-            }
-            query.execute(&mut *conn).await?;
+        add_chunks(conn, actor, id, 0, &new.chunks).await?;
+        let status = status(conn, id).await?;
+        w.commit().await?;
+        Ok(status)
+    }
+
+    /// Appends chunks to a session whose list is still open (the client sends while it cuts);
+    /// `more` says whether further pieces will follow.
+    pub async fn append_chunks(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        chunks: &[ChunkRef],
+        more: bool,
+    ) -> Result<UploadStatus> {
+        let mut w = self.write().await?;
+        let conn = w.conn();
+        open_session(conn, actor, id).await?;
+        let open: i64 = sqlx::query_scalar("SELECT list_open FROM uploads WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+        if open != 1 {
+            return Err(StoreError::ListClosed);
         }
+        let next: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM upload_chunks WHERE upload_id = $1")
+                .bind(id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+        add_chunks(conn, actor, id, to_u64(next), chunks).await?;
+        sqlx::query("UPDATE uploads SET list_open = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(i64::from(more))
+            .execute(&mut *conn)
+            .await?;
         let status = status(conn, id).await?;
         w.commit().await?;
         Ok(status)
@@ -301,7 +352,12 @@ impl Store {
 
     /// Turns a complete session into the file's new version. Committing a committed session again
     /// answers with the node it made.
-    pub async fn commit_upload(&self, actor: &Actor, id: Uuid) -> Result<(Node, bool)> {
+    pub async fn commit_upload(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        sha256: Option<Sha256>,
+    ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
         let conn = w.conn();
         match session(conn, actor, id).await? {
@@ -317,7 +373,7 @@ impl Store {
             return Err(StoreError::Incomplete(current.missing));
         }
         let head = sqlx::query(
-            "SELECT parent_id, name, size, sha256, mime, base_rev, mode FROM uploads WHERE id = $1",
+            "SELECT parent_id, name, size, sha256, mime, base_rev, mode, list_open FROM uploads WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_one(&mut *conn)
@@ -336,10 +392,25 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+        if head.try_get::<i64, _>("list_open")? == 1 {
+            return Err(StoreError::Incomplete(Vec::new()));
+        }
         let text = |column: &str| row_text(&head, column);
-        let sha256 = text("sha256")?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("upload hash".into()))?;
+        let stored_size = head.try_get::<Option<i64>, _>("size")?.map(to_u64);
+        let stored_hash = head
+            .try_get::<Option<String>, _>("sha256")?
+            .and_then(|h| h.parse::<Sha256>().ok());
+        let (Some(size), Some(sha256)) = (stored_size, sha256.or(stored_hash)) else {
+            return Err(StoreError::SizeMismatch(
+                "the file's SHA-256 is needed to commit".into(),
+            ));
+        };
+        let listed: u64 = chunks.iter().map(|c| c.size).sum();
+        if listed != size {
+            return Err(StoreError::SizeMismatch(format!(
+                "the chunks add up to {listed} bytes, not {size}"
+            )));
+        }
         let name = NodeName::new(text("name")?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mode = match text("mode")?.as_str() {
             "rename" => WriteMode::Rename,
@@ -352,7 +423,7 @@ impl Store {
             mode,
         };
         let content = NewContent {
-            size: to_u64(head.try_get("size")?),
+            size,
             sha256,
             mime: head.try_get("mime")?,
             chunks,

@@ -36,6 +36,7 @@ pub enum ProblemCode {
     RootImmutable,
     Incomplete,
     UploadCommitted,
+    ListClosed,
     // 410
     CursorExpired,
     UploadExpired,
@@ -67,7 +68,7 @@ impl ProblemCode {
             AccountDisabled | RegistrationClosed => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
-            | RootImmutable | Incomplete | UploadCommitted => 409,
+            | RootImmutable | Incomplete | UploadCommitted | ListClosed => 409,
             CursorExpired | UploadExpired => 410,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
@@ -116,6 +117,7 @@ impl ProblemCode {
             CursorExpired => "Cursor expired",
             Incomplete => "Chunks are missing; upload them before committing",
             UploadCommitted => "The upload is already committed",
+            ListClosed => "The chunk list of this upload is complete",
             UploadExpired => "The upload session has expired",
             RevMismatch => "The node has changed since that revision",
             PayloadTooLarge => "Request body too large",

@@ -200,10 +200,16 @@ pub struct InitUpload {
     pub name: NodeName,
     /// Size of the whole file; the chunk sizes must add up to it.
     pub size: u64,
-    /// SHA-256 of the whole file (required: the server never reads the bytes back to compute it).
-    pub sha256: crate::Sha256,
-    /// The chunks, in file order.
+    /// SHA-256 of the whole file — here, or in the commit (the server never reads the bytes back
+    /// to compute it).
+    #[serde(default)]
+    pub sha256: Option<crate::Sha256>,
+    /// The chunks, in file order (the first of them, with `more_chunks`).
     pub chunks: Vec<ChunkSpec>,
+    /// More chunks follow through `POST /api/v1/uploads/{id}/chunks`: a client may start sending
+    /// before it has cut the whole file.
+    #[serde(default)]
+    pub more_chunks: bool,
     /// Fail the commit with `412 rev_mismatch` unless the existing file is still at this rev.
     #[serde(default)]
     pub base_rev: Option<String>,
@@ -228,4 +234,21 @@ pub struct UploadSession {
     /// Presigned URLs per missing chunk when the blob store offers them (S3); absent on local disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_urls: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+}
+
+/// `POST /api/v1/uploads/{id}/chunks`: the next chunks of a list sent in pieces.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppendChunks {
+    pub chunks: Vec<ChunkSpec>,
+    /// Whether still more will follow; the last piece says `false`.
+    #[serde(default)]
+    pub more_chunks: bool,
+}
+
+/// `POST /api/v1/uploads/{id}/commit` (the body may be empty).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CommitUpload {
+    /// The whole file's SHA-256, if the init did not carry it.
+    #[serde(default)]
+    pub sha256: Option<crate::Sha256>,
 }

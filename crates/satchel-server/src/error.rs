@@ -70,6 +70,8 @@ impl From<StoreError> for ApiError {
             StoreError::Incomplete(_) => C::Incomplete,
             StoreError::UploadExpired => C::UploadExpired,
             StoreError::UploadCommitted => C::UploadCommitted,
+            StoreError::ListClosed => C::ListClosed,
+            StoreError::SizeMismatch(_) => C::SizeMismatch,
             StoreError::Database(_) if error.is_unavailable() => {
                 tracing::warn!(%error, "database unavailable");
                 return Self::new(C::Unavailable, "the database is unavailable; retry shortly");

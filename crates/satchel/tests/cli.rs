@@ -264,9 +264,9 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
             NodeRef::Root,
             name.clone(),
             cut.size,
-            cut.sha256,
+            Some(cut.sha256),
             specs,
-            None,
+            false,
             None,
         )
         .await

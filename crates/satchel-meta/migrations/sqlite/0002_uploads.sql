@@ -7,7 +7,10 @@ CREATE TABLE uploads (
     parent_id  TEXT NOT NULL,
     name       TEXT NOT NULL,
     size       BIGINT NOT NULL,
-    sha256     TEXT NOT NULL,
+    -- The whole-file hash: given at init, or at commit by a client that sent while it cut.
+    sha256     TEXT,
+    -- 1 while the client may still append chunks to the list (it is sending while it cuts).
+    list_open  BIGINT NOT NULL DEFAULT 0,
     mime       TEXT,
     base_rev   TEXT,
     mode       TEXT NOT NULL CHECK (mode IN ('version', 'rename', 'fail')),

@@ -10,7 +10,10 @@ use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures_util::StreamExt;
 use satchel_meta::{ChunkRef, NewUpload, UploadStatus};
-use satchel_proto::{InitUpload, Node, Problem, ProblemCode, Sha256, UploadSession};
+use satchel_proto::{
+    AppendChunks, ChunkSpec, CommitUpload, InitUpload, Node, Problem, ProblemCode, Sha256,
+    UploadSession,
+};
 use sha2::Digest;
 use uuid::Uuid;
 
@@ -67,8 +70,9 @@ pub async fn init(
             "chunks are not empty",
         ));
     }
+    check_chunks(&request.chunks, max)?;
     let total: u64 = request.chunks.iter().map(|c| c.size).sum();
-    if total != request.size {
+    if total > request.size || (!request.more_chunks && total != request.size) {
         return Err(ApiError::new(
             ProblemCode::SizeMismatch,
             format!("the chunks add up to {total} bytes, not {}", request.size),
@@ -95,6 +99,7 @@ pub async fn init(
         name: request.name,
         size: request.size,
         sha256: request.sha256,
+        more_chunks: request.more_chunks,
         mime,
         base_rev: request.base_rev,
         mode,
@@ -110,6 +115,56 @@ pub async fn init(
     };
     let status = state.store.create_upload(&actor, new).await?;
     Ok((StatusCode::CREATED, Json(session(&state, status))))
+}
+
+/// The checks every piece of a chunk list passes.
+fn check_chunks(chunks: &[ChunkSpec], max: u64) -> ApiResult<()> {
+    if chunks.len() > MAX_CHUNKS {
+        return Err(ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("at most {MAX_CHUNKS} chunks"),
+        ));
+    }
+    if let Some(big) = chunks.iter().find(|c| c.size > max) {
+        return Err(ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("a chunk of {} bytes is over the maximum of {max}", big.size),
+        ));
+    }
+    if chunks.iter().any(|c| c.size == 0) {
+        return Err(ApiError::new(
+            ProblemCode::SizeMismatch,
+            "chunks are not empty",
+        ));
+    }
+    Ok(())
+}
+
+/// Append the next chunks to a session opened with `more_chunks` (send while still cutting).
+#[utoipa::path(post, path = "/api/v1/uploads/{upload_id}/chunks", tag = "uploads", request_body = AppendChunks,
+    params(("upload_id" = Uuid, Path)),
+    responses((status = 200, body = UploadSession), (status = 409, description = "upload_committed, list_closed", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn append(
+    State(state): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<AppendChunks>,
+) -> ApiResult<Json<UploadSession>> {
+    check_chunks(&request.chunks, state.config.max_chunk_bytes)?;
+    let chunks: Vec<ChunkRef> = request
+        .chunks
+        .iter()
+        .map(|c| ChunkRef {
+            sha256: c.sha256,
+            size: c.size,
+        })
+        .collect();
+    let status = state
+        .store
+        .append_chunks(&actor, upload_id(&id)?, &chunks, request.more_chunks)
+        .await?;
+    Ok(Json(session(&state, status)))
 }
 
 /// Send one chunk. Its size and SHA-256 are checked while it streams; a rejected chunk stays missing.
@@ -190,14 +245,25 @@ pub async fn status(
 
 /// Make the uploaded chunks the file (or its new version). Retrying a commit answers the same node.
 #[utoipa::path(post, path = "/api/v1/uploads/{upload_id}/commit", tag = "uploads", params(("upload_id" = Uuid, Path)),
+    request_body(content = Option<CommitUpload>, description = "`{sha256}` when the init did not carry it"),
     responses((status = 201, body = Node), (status = 409, description = "incomplete", body = Problem),
         (status = 412, description = "rev_mismatch", body = Problem)), security(("bearer" = [])))]
 pub async fn commit(
     State(state): State<AppState>,
     Authed(actor): Authed,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let (node, _) = state.store.commit_upload(&actor, upload_id(&id)?).await?;
+    let request: CommitUpload = if body.iter().all(u8::is_ascii_whitespace) {
+        CommitUpload::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(ProblemCode::MalformedJson, e.to_string()))?
+    };
+    let (node, _) = state
+        .store
+        .commit_upload(&actor, upload_id(&id)?, request.sha256)
+        .await?;
     Ok((StatusCode::CREATED, Json(node)).into_response())
 }
 

@@ -78,6 +78,7 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::uploads::init))
         .routes(routes!(files::uploads::status, files::uploads::abort))
         .routes(routes!(files::uploads::commit))
+        .routes(routes!(files::uploads::append))
         .routes(routes!(files::uploads::get_chunk))
         .routes(routes!(sync::changes))
         .routes(routes!(sync::latest))

@@ -327,3 +327,61 @@ async fn commit_makes_a_version_and_honours_base_rev() {
     assert_eq!(node["version"], 2);
     assert_eq!(app.download(&ana, &id_of(&node)).await, bytes);
 }
+
+#[tokio::test]
+async fn a_chunk_list_can_come_in_pieces_while_chunks_go_up() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let bytes = noise(3 << 20, 7);
+    let chunks = pieces(&bytes, 1 << 20);
+    let spec = |c: &Vec<u8>| json!({"sha256": sha256_hex(c), "size": c.len()});
+    let first = init(
+        &app,
+        &ana,
+        json!({
+            "parent_id": "root", "name": "piecewise.bin", "size": bytes.len(),
+            "chunks": [spec(&chunks[0])], "more_chunks": true,
+        }),
+    )
+    .await;
+    let upload = first["upload_id"].as_str().unwrap().to_owned();
+    assert_eq!(missing(&first), [0]);
+    send(&app, &ana, &upload, 0, &chunks[0]).await;
+    let early = app
+        .post(&ana, &format!("/api/v1/uploads/{upload}/commit"), json!({}))
+        .await;
+    expect_problem(early, StatusCode::CONFLICT, "incomplete").await;
+    let second = app
+        .post(
+            &ana,
+            &format!("/api/v1/uploads/{upload}/chunks"),
+            json!({
+                "chunks": [spec(&chunks[1]), spec(&chunks[2])], "more_chunks": false,
+            }),
+        )
+        .await;
+    assert_eq!(missing(&expect_json(second, StatusCode::OK).await), [1, 2]);
+    let closed = app
+        .post(
+            &ana,
+            &format!("/api/v1/uploads/{upload}/chunks"),
+            json!({"chunks": [spec(&chunks[0])]}),
+        )
+        .await;
+    expect_problem(closed, StatusCode::CONFLICT, "list_closed").await;
+    send(&app, &ana, &upload, 1, &chunks[1]).await;
+    send(&app, &ana, &upload, 2, &chunks[2]).await;
+    let no_hash = app
+        .post(&ana, &format!("/api/v1/uploads/{upload}/commit"), json!({}))
+        .await;
+    expect_problem(no_hash, StatusCode::BAD_REQUEST, "size_mismatch").await;
+    let node = app
+        .post(
+            &ana,
+            &format!("/api/v1/uploads/{upload}/commit"),
+            json!({"sha256": sha256_hex(&bytes)}),
+        )
+        .await;
+    let node = expect_json(node, StatusCode::CREATED).await;
+    assert_eq!(app.download(&ana, &id_of(&node)).await, bytes);
+}
