@@ -8,7 +8,8 @@
 # Measures (medians; MB = 10^6 bytes; "wire" = bytes counted on the loopback interface):
 #   put-1g        `satchel put` of a new 1 GiB file vs `curl -T` to the raw API vs nginx PUT
 #   reput-1g      `satchel put` of the same 1 GiB file again (a new name, so the server is asked),
-#                 and to the same path (the client sees the same content and sends nothing)
+#                 and to the same path (the client sees the same content and sends nothing); the
+#                 local index of already-cut files spares reading it again
 #   edit-256m     bytes sent for a 1-byte edit in the middle of a 256 MiB file
 #   put-10k       `satchel put` of a folder of SMALL_COUNT files of 4 KiB: files/s
 #   rss-huge      the server's peak RSS while HUGE_GIB GiB are uploaded with `satchel put`
@@ -40,7 +41,7 @@ SERVER_PID=$!
 for _ in $(seq 100); do curl -sf $S/healthz >/dev/null && break; sleep 0.1; done
 curl -sf -X POST $S/api/v1/auth/register -H 'content-type: application/json' \
   -d '{"email":"bench@example.org","password":"bench password"}' >/dev/null
-export XDG_CONFIG_HOME=$WORK/config SATCHEL_PASSWORD="bench password"
+export XDG_CONFIG_HOME=$WORK/config XDG_CACHE_HOME=$WORK/cache SATCHEL_PASSWORD="bench password"
 "$BIN" login $S --email bench@example.org >/dev/null
 TOKEN=$(python3 -c "import json; print(json.load(open('$WORK/config/satchel/credentials.json'))['access_token'])")
 put() { "$BIN" put "$@" 2>/dev/null; }

@@ -10,7 +10,7 @@ use satchel_proto::Sha256;
 use sha2::Digest;
 
 /// One chunk of a local file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileChunk {
     pub offset: u64,
     pub size: u64,
@@ -18,7 +18,7 @@ pub struct FileChunk {
 }
 
 /// A file's size, whole-file hash and chunks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileChunks {
     pub size: u64,
     pub sha256: Sha256,

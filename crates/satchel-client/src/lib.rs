@@ -12,10 +12,12 @@ mod api;
 mod chunker;
 mod credentials;
 mod error;
+mod index;
 mod transfer;
 
 pub use api::Client;
 pub use chunker::{FileChunk, FileChunks, chunk_file, chunk_file_with};
 pub use credentials::Credentials;
 pub use error::ClientError;
+pub use index::LocalIndex;
 pub use transfer::{Progress, SMALL_FILE, Uploaded, download_file, upload_file};

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, ProblemCode, Sha256};
+use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, Sha256};
 use sha2::Digest;
 
-use crate::{Client, ClientError, FileChunk, FileChunks, chunk_file_with};
+use crate::{Client, ClientError, FileChunk, FileChunks, LocalIndex, chunk_file_with};
 
 /// Chunks sent at once.
 const PARALLEL_CHUNKS: usize = 4;
@@ -82,11 +82,16 @@ pub async fn upload_file(
     parent: NodeRef,
     name: NodeName,
     existing: Option<&Node>,
+    index: Option<&LocalIndex>,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
-    let size = tokio::fs::metadata(local).await?.len();
+    let before = tokio::fs::metadata(local).await?;
+    let size = before.len();
     if size <= SMALL_FILE {
         return upload_small(client, local, parent, name, existing, progress).await;
+    }
+    if let Some(cut) = index.and_then(|index| index.lookup(local)) {
+        return upload_known(client, local, parent, name, existing, cut, progress).await;
     }
     let (cut_tx, mut cut_rx) = tokio::sync::mpsc::channel::<FileChunk>(4 * LIST_PIECE);
     let path = local.to_path_buf();
@@ -184,31 +189,109 @@ pub async fn upload_file(
             skipped: cut.size - sent,
         });
     }
+    sent += finish(client, local, upload, &cut).await?;
+    let node = with_retries(|| client.commit_upload(upload, Some(cut.sha256))).await?;
+    Ok(Uploaded {
+        node,
+        sent,
+        skipped: cut.size - sent,
+    })
+}
+
+/// Sends whatever the server still reports missing (chunks a lost request did not deliver);
+/// returns the bytes sent.
+async fn finish(
+    client: &Client,
+    local: &Path,
+    upload: uuid::Uuid,
+    cut: &FileChunks,
+) -> Result<u64, ClientError> {
+    let mut sent = 0;
     for _round in 0..3 {
-        match with_retries(|| client.commit_upload(upload, Some(cut.sha256))).await {
-            Ok(node) => {
-                return Ok(Uploaded {
-                    node,
-                    sent,
-                    skipped: cut.size - sent,
-                });
-            }
-            Err(ClientError::Api {
-                code: ProblemCode::Incomplete,
-                ..
-            }) => {
-                let status = with_retries(|| client.upload_status(upload)).await?;
-                for index in status.missing {
-                    let chunk = cut.chunks[index as usize];
-                    sent += send_chunk(client, local, upload, index, chunk, &()).await?;
-                }
-            }
-            Err(error) => return Err(error),
+        let status = with_retries(|| client.upload_status(upload)).await?;
+        if status.missing.is_empty() {
+            return Ok(sent);
+        }
+        for index in status.missing {
+            let chunk = cut.chunks[index as usize];
+            sent += send_chunk(client, local, upload, index, chunk, &()).await?;
         }
     }
     Err(ClientError::Other(
         "the server kept reporting missing chunks; try again".to_owned(),
     ))
+}
+
+/// Uploads a file whose cut the local index already knows: no reading unless chunks are missing.
+async fn upload_known(
+    client: &Client,
+    local: &Path,
+    parent: NodeRef,
+    name: NodeName,
+    existing: Option<&Node>,
+    cut: FileChunks,
+    progress: &dyn Progress,
+) -> Result<Uploaded, ClientError> {
+    if let Some(node) =
+        existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
+    {
+        progress.advance(cut.size);
+        return Ok(Uploaded {
+            node: node.clone(),
+            sent: 0,
+            skipped: cut.size,
+        });
+    }
+    let specs: Vec<ChunkSpec> = cut
+        .chunks
+        .iter()
+        .map(|c| ChunkSpec {
+            sha256: c.sha256,
+            size: c.size,
+        })
+        .collect();
+    let init = || {
+        client.init_upload(
+            parent,
+            name.clone(),
+            cut.size,
+            Some(cut.sha256),
+            specs.clone(),
+            false,
+            None,
+        )
+    };
+    let session = with_retries(init).await?;
+    let mut seen = std::collections::HashSet::new();
+    let to_send: Vec<u64> = session
+        .missing
+        .iter()
+        .copied()
+        .filter(|&i| seen.insert(cut.chunks[i as usize].sha256))
+        .collect();
+    let listed: u64 = to_send.iter().map(|&i| cut.chunks[i as usize].size).sum();
+    progress.advance(cut.size - listed);
+    let mut sent = futures_util::stream::iter(to_send)
+        .map(|index| {
+            send_chunk(
+                client,
+                local,
+                session.upload_id,
+                index,
+                cut.chunks[index as usize],
+                progress,
+            )
+        })
+        .buffer_unordered(PARALLEL_CHUNKS)
+        .try_fold(0u64, |total, size| async move { Ok(total + size) })
+        .await?;
+    sent += finish(client, local, session.upload_id, &cut).await?;
+    let node = with_retries(|| client.commit_upload(session.upload_id, None)).await?;
+    Ok(Uploaded {
+        node,
+        sent,
+        skipped: cut.size - sent,
+    })
 }
 
 async fn upload_small(

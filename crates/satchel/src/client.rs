@@ -10,7 +10,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
-use satchel_client::{Client, ClientError, Credentials, Progress, download_file, upload_file};
+use satchel_client::{
+    Client, ClientError, Credentials, LocalIndex, Progress, download_file, upload_file,
+};
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, ProblemCode};
 
 #[derive(Debug, Subcommand)]
@@ -483,6 +485,10 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
     }
     let total: u64 = files.iter().map(|(_, _, size)| size).sum();
     let bar = Bar::new(total);
+    // Files cut before and unchanged since are not read again.
+    let index = LocalIndex::default_path()
+        .map(LocalIndex::load)
+        .unwrap_or_default();
     // One listing per remote folder tells which files exist (and with what content), instead of a
     // lookup per file; files go up several at a time.
     let mut folders: HashMap<String, (Node, HashMap<String, Node>)> = HashMap::new();
@@ -506,17 +512,29 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
             .get(&name.key())
             .filter(|n| n.kind == NodeKind::File);
         let bar = &bar;
+        let index = &index;
         async move {
             bar.message(path.display().to_string());
-            upload_file(client, path, NodeRef::Id(folder.id), name, existing, bar)
-                .await
-                .with_context(|| format!("uploading {}", path.display()))
+            upload_file(
+                client,
+                path,
+                NodeRef::Id(folder.id),
+                name,
+                existing,
+                Some(index),
+                bar,
+            )
+            .await
+            .with_context(|| format!("uploading {}", path.display()))
         }
     });
     let done: Vec<_> = futures_util::stream::iter(jobs)
         .buffer_unordered(PARALLEL_FILES)
         .try_collect()
         .await?;
+    if let Err(error) = index.save() {
+        eprintln!("satchel: could not save the local index: {error}");
+    }
     let sent: u64 = done.iter().map(|d| d.sent).sum();
     let skipped: u64 = done.iter().map(|d| d.skipped).sum();
     bar.finish();

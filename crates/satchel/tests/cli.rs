@@ -17,6 +17,7 @@ fn satchel(config: &Path, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_satchel"))
         .args(args)
         .env("XDG_CONFIG_HOME", config)
+        .env("XDG_CACHE_HOME", config.join("cache"))
         .env("SATCHEL_PASSWORD", PASSWORD)
         .env_remove("RUST_BACKTRACE")
         .output()
@@ -186,6 +187,36 @@ async fn every_command_works_end_to_end() {
     assert!(!success && err.contains("hash to"), "{err}");
     assert!(!work.path().join(".resumed.bin.satchel-part").exists());
 
+    // An edit that keeps the size and puts the modification time back is still noticed (the local
+    // index of already-cut files also checks the change time).
+    let big = tree.join("trip/big.bin");
+    let stamp = std::fs::metadata(&big).unwrap().modified().unwrap();
+    let mut edited = std::fs::read(&big).unwrap();
+    edited[100] ^= 1;
+    std::fs::write(&big, &edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_modified(stamp)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    ok(
+        &config,
+        &["put", big.to_str().unwrap(), "/Photos 2024/trip/big.bin"],
+    );
+    let fetched = work.path().join("fetched.bin");
+    ok(
+        &config,
+        &[
+            "get",
+            "/Photos 2024/trip/big.bin",
+            fetched.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(&fetched).unwrap(), edited);
+    assert!(config.join("cache/satchel/index.json").exists());
+
     // A new version, then back to the first.
     let one = work.path().join("notes.txt");
     std::fs::write(&one, b"first").unwrap();
@@ -283,7 +314,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     }
 
     // Running the upload again sends exactly the rest.
-    let done = upload_file(&client, &file, NodeRef::Root, name, None, &())
+    let done = upload_file(&client, &file, NodeRef::Root, name, None, None, &())
         .await
         .unwrap();
     assert_eq!(done.skipped, first_half);
@@ -301,6 +332,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
         NodeRef::Root,
         NodeName::new("video.bin").unwrap(),
         existing.as_ref(),
+        None,
         &(),
     )
     .await
