@@ -178,6 +178,9 @@ pub async fn upload_file(
             local.display()
         )));
     }
+    if let Some(index) = index {
+        index.remember(local, &before, &cut);
+    }
     if let Some(node) =
         existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
     {
