@@ -94,6 +94,29 @@ impl Store {
         })
     }
 
+    /// Forgets journal entries older than `before` (keeping, per namespace, everything after the
+    /// newest entry it forgets), so cursors from before then answer `CursorExpired` and their clients
+    /// rescan. Returns how many entries went.
+    pub async fn prune_journal(&self, before: chrono::DateTime<Utc>) -> Result<u64> {
+        let mut w = self.write().await?;
+        let conn = w.conn();
+        sqlx::query(
+            "UPDATE namespaces SET floor_seq = \
+               (SELECT MAX(j.seq) FROM journal j WHERE j.ns_id = namespaces.id AND j.at < $1) \
+             WHERE EXISTS (SELECT 1 FROM journal j WHERE j.ns_id = namespaces.id AND j.at < $1)",
+        )
+        .bind(micros(before))
+        .execute(&mut *conn)
+        .await?;
+        let gone = sqlx::query(
+            "DELETE FROM journal WHERE seq <= (SELECT n.floor_seq FROM namespaces n WHERE n.id = journal.ns_id)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        w.commit().await?;
+        Ok(gone.rows_affected())
+    }
+
     /// A cursor at the newest change: reading from it returns only what happens next.
     pub async fn latest_cursor(&self, actor: &Actor) -> Result<Cursor> {
         let last: i64 = sqlx::query_scalar("SELECT last_seq FROM namespaces WHERE id = $1")

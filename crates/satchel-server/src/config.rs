@@ -71,6 +71,9 @@ pub struct ServerConfig {
     pub gc_grace_secs: u64,
     /// How often the garbage collector runs, in seconds.
     pub gc_interval_secs: u64,
+    /// How long journal entries are kept, in days; a client whose cursor is older gets
+    /// `410 cursor_expired` and rescans. 0 keeps them forever.
+    pub journal_retention_days: u64,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +93,7 @@ impl Default for ServerConfig {
             upload_ttl_secs: 7 * 24 * 3600,
             gc_grace_secs: 24 * 3600,
             gc_interval_secs: 3600,
+            journal_retention_days: 90,
         }
     }
 }

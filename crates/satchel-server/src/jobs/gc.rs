@@ -6,7 +6,8 @@
 //! 1. expires upload sessions past their time (their chunks lose that reference);
 //! 2. removes unreferenced chunks known to the metadata (stale blob first, then the row; a small
 //!    chunk kept in the database is simply forgotten);
-//! 3. sweeps the blob store for chunks no metadata names at all (left by failed uploads).
+//! 3. sweeps the blob store for chunks no metadata names at all (left by failed uploads);
+//! 4. forgets journal entries older than the retention (`journal_retention_days`).
 
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +25,7 @@ pub struct GcReport {
     pub chunks_removed: u64,
     pub bytes_freed: u64,
     pub orphans_removed: u64,
+    pub journal_entries_pruned: u64,
 }
 
 /// Runs one collection now.
@@ -82,11 +84,13 @@ impl Worker for Collector {
         Box::pin(async move {
             let report = collect(state).await?;
             Ok(format!(
-                "expired {} upload sessions, removed {} chunks ({} bytes) and {} orphans",
+                "expired {} upload sessions, removed {} chunks ({} bytes) and {} orphans, pruned {} \
+                 journal entries",
                 report.expired_uploads,
                 report.chunks_removed,
                 report.bytes_freed,
-                report.orphans_removed
+                report.orphans_removed,
+                report.journal_entries_pruned
             ))
         })
     }

@@ -118,3 +118,46 @@ async fn latest_cursor_starts_from_now_and_users_see_only_their_own() {
     let bad = app.get(&ana, "/api/v1/changes?cursor=garbage").await;
     expect_problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
 }
+
+#[tokio::test]
+async fn a_cursor_older_than_the_journal_keeps_is_expired() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let start = expect_json(
+        app.get(&ana, "/api/v1/changes/latest").await,
+        StatusCode::OK,
+    )
+    .await;
+    let old = start["cursor"].as_str().unwrap().to_owned();
+    app.mkdir(&ana, "root", "a").await;
+    app.mkdir(&ana, "root", "b").await;
+    let pruned = app
+        .state
+        .store
+        .prune_journal(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    let expired = app
+        .get(&ana, &format!("/api/v1/changes?cursor={old}"))
+        .await;
+    expect_problem(expired, StatusCode::GONE, "cursor_expired").await;
+    let waited = app
+        .get(
+            &ana,
+            &format!("/api/v1/changes/wait?cursor={old}&timeout=1"),
+        )
+        .await;
+    expect_problem(waited, StatusCode::GONE, "cursor_expired").await;
+    // The client rescans and carries on from the newest position.
+    let fresh = expect_json(
+        app.get(&ana, "/api/v1/changes/latest").await,
+        StatusCode::OK,
+    )
+    .await;
+    let fresh = fresh["cursor"].as_str().unwrap().to_owned();
+    app.mkdir(&ana, "root", "c").await;
+    let (changes, _) = all_changes(&app, &ana, Some(&fresh), 500).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["node"]["name"], "c");
+}
