@@ -73,7 +73,17 @@ head -c "${EDIT_MIB}M" /dev/urandom >"$WORK/edit.bin"
 put "$WORK/edit.bin" /edit.bin >/dev/null
 printf '\xff' | dd of="$WORK/edit.bin" bs=1 seek=$((EDIT_MIB * 524288)) conv=notrunc status=none
 w0=$(wire); out=$(put "$WORK/edit.bin" /edit.bin); w1=$(wire)
-result edit-256m "$(( (w1 - w0) / 1024 ))" "KiB on the wire for a 1-byte edit in ${EDIT_MIB} MiB; client: ${out}"
+EDIT_ID=$(curl -sf "$S/api/v1/nodes/by-path?path=/edit.bin" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+new_chunks=$(python3 - "$S" "$TOKEN" "$EDIT_ID" <<'PY'
+import json, sys, urllib.request
+base, token, node = sys.argv[1:4]
+def hashes(version):
+    request = urllib.request.Request(f"{base}/api/v1/files/{node}/chunks?version={version}", headers={"authorization": "Bearer " + token})
+    return [c["sha256"] for c in json.load(urllib.request.urlopen(request))["entries"]]
+print(len(set(hashes(2)) - set(hashes(1))))
+PY
+)
+result edit-256m "$(( (w1 - w0) / 1024 ))" "KiB on the wire for a 1-byte edit in ${EDIT_MIB} MiB: ${new_chunks} new chunk(s); client: ${out}"
 
 mkdir -p "$WORK/small"
 for i in $(seq 1 "$SMALL_COUNT"); do head -c 4096 /dev/urandom >"$WORK/small/f$i"; done
