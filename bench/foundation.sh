@@ -28,24 +28,14 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${PORT:-18090} NGINX=http://127.0.0.1:${NGINX_PORT:-18080}
 WORK=$(mktemp -d /tmp/satchel-bench.XXXXXX)
 S=http://127.0.0.1:$PORT
-SERVER_PID=""
 SECTIONS=${SECTIONS:-big small list mem}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
-cleanup() {
-  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ -x $BIN ]] || { echo "build first: cargo build --release -p satchel" >&2; exit 2; }
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+source "$ROOT/bench/lib.sh"
 result() { printf 'RESULT\t%-8s\t%-22s\t%12s\t%s\n' "$BACKEND" "$1" "$2" "$3"; }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # --- peers and server -------------------------------------------------------------------------
-BIG_MIB=$BIG_MIB bash /work/shared/bench/peers-setup.sh start nginx >/dev/null 2>&1 ||
-  BIG_MIB=$BIG_MIB bash "$ROOT/../shared/bench/peers-setup.sh" start nginx >/dev/null
+start_nginx
 DB_ARGS=()
 if [[ $BACKEND == postgres ]]; then
   DB="satchel_bench_$(date +%s)"

@@ -22,20 +22,12 @@ HUGE_GIB=${HUGE_GIB:-10}
 PORT=${PORT:-18091} NGINX=http://127.0.0.1:${NGINX_PORT:-18080}
 WORK=$(mktemp -d /tmp/satchel-upbench.XXXXXX)
 S=http://127.0.0.1:$PORT
-SERVER_PID=""
-cleanup() {
-  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ -x $BIN ]] || { echo "build first: cargo build --release -p satchel" >&2; exit 2; }
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+source "$ROOT/bench/lib.sh"
 result() { printf 'RESULT\t%-22s\t%12s\t%s\n' "$1" "$2" "$3"; }
 wire() { awk '/^ *lo:/ {print $2}' /proc/net/dev; }   # bytes received on loopback
 now() { date +%s.%N; }
 
-bash "$ROOT/../shared/bench/peers-setup.sh" start nginx >/dev/null 2>&1 || bash /work/shared/bench/peers-setup.sh start nginx >/dev/null
+start_nginx
 "$BIN" serve --listen 127.0.0.1:$PORT --data "$WORK/data" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf $S/healthz >/dev/null && break; sleep 0.1; done

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, noise};
 
 use serde_json::{Value, json};
 
@@ -30,18 +30,6 @@ async fn login(client: &reqwest::Client, base: &str, register: bool) -> String {
         .await
         .unwrap();
     pair["access_token"].as_str().unwrap().to_owned()
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,3 +81,16 @@ pub async fn data_dir() -> tempfile::TempDir {
     }
     data
 }
+
+/// Deterministic bytes that do not compress or repeat.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
