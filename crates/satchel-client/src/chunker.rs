@@ -17,6 +17,16 @@ pub struct FileChunk {
     pub sha256: Sha256,
 }
 
+impl FileChunk {
+    /// The chunk as an upload session lists it.
+    pub fn spec(&self) -> satchel_proto::ChunkSpec {
+        satchel_proto::ChunkSpec {
+            sha256: self.sha256,
+            size: self.size,
+        }
+    }
+}
+
 /// A file's size, whole-file hash and chunks.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileChunks {

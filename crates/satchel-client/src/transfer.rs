@@ -118,13 +118,7 @@ pub async fn upload_file(
                 piece.push(chunk);
             }
             let more = piece.len() == LIST_PIECE;
-            let specs: Vec<ChunkSpec> = piece
-                .iter()
-                .map(|c| ChunkSpec {
-                    sha256: c.sha256,
-                    size: c.size,
-                })
-                .collect();
+            let specs: Vec<ChunkSpec> = piece.iter().map(FileChunk::spec).collect();
             let session = match upload {
                 None => {
                     let init = || {
@@ -245,14 +239,7 @@ async fn upload_known(
             skipped: cut.size,
         });
     }
-    let specs: Vec<ChunkSpec> = cut
-        .chunks
-        .iter()
-        .map(|c| ChunkSpec {
-            sha256: c.sha256,
-            size: c.size,
-        })
-        .collect();
+    let specs: Vec<ChunkSpec> = cut.chunks.iter().map(FileChunk::spec).collect();
     let init = || {
         client.init_upload(
             parent,

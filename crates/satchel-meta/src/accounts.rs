@@ -37,21 +37,6 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-impl UserRecord {
-    /// The actor this user is when acting through `session`.
-    pub fn actor(&self, session_id: Option<Uuid>, device: Option<String>) -> Actor {
-        Actor {
-            user_id: self.id,
-            session_id,
-            ns_id: self.ns_id,
-            root_id: self.root_id,
-            device,
-            quota_bytes: self.quota_bytes,
-            used_bytes: self.used_bytes,
-        }
-    }
-}
-
 /// What a new account starts with.
 #[derive(Debug, Clone)]
 pub struct NewUser {

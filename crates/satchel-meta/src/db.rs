@@ -283,7 +283,9 @@ pub async fn create_postgres_database(url: &str) -> Result<()> {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, name) = base.rsplit_once('/').ok_or(crate::StoreError::BadCursor)?;
+    let (server, name) = base
+        .rsplit_once('/')
+        .ok_or_else(|| sqlx::Error::Configuration(format!("{url:?} names no database").into()))?;
     let admin = match query {
         Some(query) => format!("{server}/postgres?{query}"),
         None => format!("{server}/postgres"),

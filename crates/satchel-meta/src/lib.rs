@@ -35,7 +35,7 @@ pub use gc::{Garbage, StorageStats};
 pub use nodes::SearchQuery;
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use uploads::{NewUpload, UploadState, UploadStatus};
-pub use versions::{ChunkRef, PlacedChunk, VersionContent};
+pub use versions::{PlacedChunk, VersionContent};
 
 /// Largest chunk kept in the database instead of the blob store: a whole small file, stored with its
 /// version in one transaction (one flush for bytes and metadata, instead of three).

@@ -2,7 +2,7 @@
 //! sequence number first, makes its change, journals it, and commits — or changes nothing.
 
 use chrono::Utc;
-use satchel_proto::{ChangeOp, Node, NodeKind, NodeName, NodeRef, OnConflict, Sha256};
+use satchel_proto::{ChangeOp, ChunkSpec, Node, NodeKind, NodeName, NodeRef, OnConflict, Sha256};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use crate::journal::{append, next_seq};
 use crate::nodes::{live_child, load, resolve};
 use crate::paths::PathCache;
 use crate::rows::{NODE_COLUMNS, NODE_COLUMNS_N, NodeRow};
-use crate::versions::{ChunkRef, copy_version, insert_version, version_row};
+use crate::versions::{copy_version, insert_version, version_row};
 use crate::{Actor, Result, Store, StoreError};
 
 /// Where new content goes.
@@ -47,7 +47,7 @@ pub struct NewContent {
     pub size: u64,
     pub sha256: Sha256,
     pub mime: Option<String>,
-    pub chunks: Vec<ChunkRef>,
+    pub chunks: Vec<ChunkSpec>,
     /// The bytes of the single chunk of a small file (at most [`crate::MAX_INLINE_CHUNK`]).
     pub inline: Option<Vec<u8>>,
 }

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use satchel_proto::{Node, NodeName, NodeRef, Sha256};
+use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, Sha256};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -17,7 +17,6 @@ use crate::accounts::{parse_uuid, to_i64, to_u64};
 use crate::db::{from_micros, micros};
 use crate::nodes::{load, resolve};
 use crate::tree::{ContentTarget, NewContent, WriteMode, write_content_in};
-use crate::versions::ChunkRef;
 use crate::{Actor, Result, Store, StoreError};
 
 /// Hashes per `IN (…)` list.
@@ -36,7 +35,7 @@ pub struct NewUpload {
     pub mime: Option<String>,
     pub base_rev: Option<String>,
     pub mode: WriteMode,
-    pub chunks: Vec<ChunkRef>,
+    pub chunks: Vec<ChunkSpec>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -151,7 +150,7 @@ async fn add_chunks(
     actor: &Actor,
     id: Uuid,
     first: u64,
-    chunks: &[ChunkRef],
+    chunks: &[ChunkSpec],
 ) -> Result<()> {
     let hashes: Vec<String> = chunks.iter().map(|c| c.sha256.to_hex()).collect();
     let mut unique = hashes.clone();
@@ -280,7 +279,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        chunks: &[ChunkRef],
+        chunks: &[ChunkSpec],
         more: bool,
     ) -> Result<UploadStatus> {
         let mut w = self.write().await?;
@@ -320,7 +319,7 @@ impl Store {
     }
 
     /// The hash and size promised for chunk `index` of an open session.
-    pub async fn expected_chunk(&self, actor: &Actor, id: Uuid, index: u64) -> Result<ChunkRef> {
+    pub async fn expected_chunk(&self, actor: &Actor, id: Uuid, index: u64) -> Result<ChunkSpec> {
         let mut conn = self.pool.acquire().await?;
         open_session(&mut conn, actor, id).await?;
         let row =
@@ -331,7 +330,7 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
         let hex: String = row.try_get("sha256")?;
-        Ok(ChunkRef {
+        Ok(ChunkSpec {
             sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
             size: to_u64(row.try_get("size")?),
         })
@@ -368,9 +367,27 @@ impl Store {
             _ => open_session(conn, actor, id).await?,
         }
         refresh_received(conn, actor, id).await?;
-        let current = status(conn, id).await?;
-        if !current.missing.is_empty() {
-            return Err(StoreError::Incomplete(current.missing));
+        // One read of the list gives both what is still missing and the chunks to commit.
+        let rows = sqlx::query(
+            "SELECT idx, sha256, size, received FROM upload_chunks WHERE upload_id = $1 ORDER BY idx",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut chunks = Vec::with_capacity(rows.len());
+        let mut missing = Vec::new();
+        for row in &rows {
+            if row.try_get::<i64, _>("received")? != 1 {
+                missing.push(to_u64(row.try_get("idx")?));
+            }
+            let hex: String = row.try_get("sha256")?;
+            chunks.push(ChunkSpec {
+                sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
+                size: to_u64(row.try_get("size")?),
+            });
+        }
+        if !missing.is_empty() {
+            return Err(StoreError::Incomplete(missing));
         }
         let head = sqlx::query(
             "SELECT parent_id, name, size, sha256, mime, base_rev, mode, list_open FROM uploads WHERE id = $1",
@@ -378,20 +395,6 @@ impl Store {
         .bind(id.to_string())
         .fetch_one(&mut *conn)
         .await?;
-        let chunks =
-            sqlx::query("SELECT sha256, size FROM upload_chunks WHERE upload_id = $1 ORDER BY idx")
-                .bind(id.to_string())
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|row| {
-                    let hex: String = row.try_get("sha256")?;
-                    Ok(ChunkRef {
-                        sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
-                        size: to_u64(row.try_get("size")?),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
         if head.try_get::<i64, _>("list_open")? == 1 {
             return Err(StoreError::Incomplete(Vec::new()));
         }

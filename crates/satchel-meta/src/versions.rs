@@ -1,7 +1,7 @@
 //! File versions and their ordered chunk lists.
 
 use chrono::Utc;
-use satchel_proto::{NodeKind, NodeRef, Page, Sha256, VersionInfo};
+use satchel_proto::{ChunkSpec, NodeKind, NodeRef, Page, Sha256, VersionInfo};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -11,13 +11,6 @@ use crate::nodes::{load, resolve};
 use crate::paths::PathCache;
 use crate::tree::NewContent;
 use crate::{Actor, Result, Store, StoreError};
-
-/// One chunk of a file version, as the version's chunk list names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkRef {
-    pub sha256: Sha256,
-    pub size: u64,
-}
 
 /// A chunk with its place in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +94,8 @@ pub(crate) async fn insert_version(
 }
 
 /// Records chunks in the `chunks` table (the blob store already holds them durably).
-async fn register_chunks(conn: &mut AnyConnection, chunks: &[ChunkRef], now: i64) -> Result<()> {
-    let mut unique: Vec<ChunkRef> = chunks.to_vec();
+async fn register_chunks(conn: &mut AnyConnection, chunks: &[ChunkSpec], now: i64) -> Result<()> {
+    let mut unique: Vec<ChunkSpec> = chunks.to_vec();
     unique.sort_by_key(|c| c.sha256);
     unique.dedup_by_key(|c| c.sha256);
     for batch in unique.chunks(INSERT_BATCH) {

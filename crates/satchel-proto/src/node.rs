@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{NodeName, Sha256};
+use crate::Sha256;
 
 /// Whether a node holds bytes or other nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -48,13 +48,6 @@ pub struct Node {
     pub modified_at: DateTime<Utc>,
     /// Set while the node is in the trash.
     pub deleted_at: Option<DateTime<Utc>>,
-}
-
-impl Node {
-    /// The name as a checked [`NodeName`], or `None` for the root.
-    pub fn node_name(&self) -> Option<NodeName> {
-        NodeName::new(self.name.clone()).ok()
-    }
 }
 
 /// One stored version of a file.

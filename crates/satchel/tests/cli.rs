@@ -272,10 +272,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     let specs: Vec<_> = cut
         .chunks
         .iter()
-        .map(|c| satchel_proto::ChunkSpec {
-            sha256: c.sha256,
-            size: c.size,
-        })
+        .map(satchel_client::FileChunk::spec)
         .collect();
     let name = NodeName::new("video.bin").unwrap();
     let session = client

@@ -15,6 +15,7 @@ use satchel_proto::{
 use serde::Deserialize;
 
 use super::ingest::{Expectations, ingest};
+use super::node_response;
 use super::range::{self, RangeRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, Authed, PageParams, if_match, node_ref};
@@ -141,17 +142,14 @@ fn declared_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn written(node: Node, created: bool) -> Response {
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let etag = HeaderValue::from_str(&format!("\"{}\"", node.rev)).ok();
-    let mut response = (status, Json(node)).into_response();
-    if let Some(etag) = etag {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    response
+    node_response(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        node,
+    )
 }
 
 /// Upload a file by folder and name: creates it (`201`), or adds a version to the file of that name

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use satchel_blob::{BlobStore, MAX_CHUNK, cut_point};
-use satchel_meta::{ChunkRef, MAX_INLINE_CHUNK, NewContent};
-use satchel_proto::{ProblemCode, Sha256};
+use satchel_meta::{MAX_INLINE_CHUNK, NewContent};
+use satchel_proto::{ChunkSpec, ProblemCode, Sha256};
 use sha2::Digest;
 use tokio::task::JoinSet;
 
@@ -38,7 +38,7 @@ pub struct Expectations {
 pub struct Ingested {
     pub size: u64,
     pub sha256: Sha256,
-    pub chunks: Vec<ChunkRef>,
+    pub chunks: Vec<ChunkSpec>,
     /// The whole body, when it is one chunk of at most [`MAX_INLINE_CHUNK`] bytes.
     pub inline: Option<Vec<u8>>,
 }
@@ -74,8 +74,8 @@ where
     let mut body = body;
     let mut whole = sha2::Sha256::new();
     let mut buffer = BytesMut::with_capacity(MAX_CHUNK);
-    let mut writes: JoinSet<ApiResult<(usize, ChunkRef)>> = JoinSet::new();
-    let mut chunks: Vec<Option<ChunkRef>> = Vec::new();
+    let mut writes: JoinSet<ApiResult<(usize, ChunkSpec)>> = JoinSet::new();
+    let mut chunks: Vec<Option<ChunkSpec>> = Vec::new();
     let mut size = 0u64;
     loop {
         let frame = body.next().await;
@@ -131,10 +131,10 @@ where
             format!("the body's SHA-256 is {sha256}, not the X-Content-SHA256 sent"),
         ));
     }
-    let chunks: Vec<ChunkRef> = chunks.into_iter().flatten().collect();
+    let chunks: Vec<ChunkSpec> = chunks.into_iter().flatten().collect();
     refresh_all(blobs, &chunks).await?;
     if chunks.is_empty() && !buffer.is_empty() {
-        let chunk = ChunkRef { sha256, size };
+        let chunk = ChunkSpec { sha256, size };
         return Ok(Ingested {
             size,
             sha256,
@@ -151,8 +151,8 @@ where
 }
 
 async fn collect(
-    writes: &mut JoinSet<ApiResult<(usize, ChunkRef)>>,
-    chunks: &mut [Option<ChunkRef>],
+    writes: &mut JoinSet<ApiResult<(usize, ChunkSpec)>>,
+    chunks: &mut [Option<ChunkSpec>],
 ) -> ApiResult<()> {
     if let Some(done) = writes.join_next().await {
         let (index, chunk) = done.map_err(ApiError::internal)??;
@@ -166,7 +166,7 @@ async fn store_chunk(
     blobs: Arc<dyn BlobStore>,
     index: usize,
     bytes: Bytes,
-) -> ApiResult<(usize, ChunkRef)> {
+) -> ApiResult<(usize, ChunkSpec)> {
     let (hash, bytes) = tokio::task::spawn_blocking(move || {
         (
             Sha256::from_bytes(sha2::Sha256::digest(&bytes).into()),
@@ -177,12 +177,12 @@ async fn store_chunk(
     .map_err(ApiError::internal)?;
     let size = bytes.len() as u64;
     blobs.put(hash, bytes).await?;
-    Ok((index, ChunkRef { sha256: hash, size }))
+    Ok((index, ChunkSpec { sha256: hash, size }))
 }
 
 /// Restarts the garbage collector's grace period of every chunk just before the commit, so a long
 /// upload's first chunks cannot be collected before its metadata names them.
-pub async fn refresh_all(blobs: &Arc<dyn BlobStore>, chunks: &[ChunkRef]) -> ApiResult<()> {
+pub async fn refresh_all(blobs: &Arc<dyn BlobStore>, chunks: &[ChunkSpec]) -> ApiResult<()> {
     for chunk in chunks {
         if !blobs.refresh(chunk.sha256).await? {
             return Err(ApiError::new(

@@ -6,3 +6,18 @@ pub mod ingest;
 pub mod nodes;
 pub mod range;
 pub mod uploads;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use satchel_proto::Node;
+
+/// A node as a response, with its rev as `ETag`.
+pub fn node_response(status: StatusCode, node: Node) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", node.rev)).ok();
+    let mut response = (status, Json(node)).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}

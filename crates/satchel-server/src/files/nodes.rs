@@ -2,26 +2,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use satchel_meta::SearchQuery;
 use satchel_proto::{CopyNode, CreateFolder, Node, NodeKind, Page, PatchNode, Problem};
 use serde::Deserialize;
 
+use super::node_response;
 use crate::error::ApiResult;
 use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams, if_match, node_ref};
 use crate::state::AppState;
-
-/// A node with its rev as `ETag`.
-fn with_etag(status: StatusCode, node: Node) -> Response {
-    let etag = HeaderValue::from_str(&format!("\"{}\"", node.rev)).ok();
-    let mut response = (status, Json(node)).into_response();
-    if let Some(etag) = etag {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    response
-}
 
 /// Create a folder.
 #[utoipa::path(post, path = "/api/v1/folders", tag = "files", request_body = CreateFolder,
@@ -36,7 +27,7 @@ pub async fn create_folder(
         .store
         .create_folder(&actor, request.parent_id, request.name, request.on_conflict)
         .await?;
-    Ok(with_etag(StatusCode::CREATED, node))
+    Ok(node_response(StatusCode::CREATED, node))
 }
 
 /// `?include_deleted=` of a listing.
@@ -85,7 +76,7 @@ pub async fn get_node(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(with_etag(
+    Ok(node_response(
         StatusCode::OK,
         state.store.node(&actor, node_ref(&id)?).await?,
     ))
@@ -107,7 +98,7 @@ pub async fn node_by_path(
     Authed(actor): Authed,
     ApiQuery(params): ApiQuery<PathParams>,
 ) -> ApiResult<Response> {
-    Ok(with_etag(
+    Ok(node_response(
         StatusCode::OK,
         state.store.node_by_path(&actor, &params.path).await?,
     ))
@@ -137,7 +128,7 @@ pub async fn patch_node(
             request.on_conflict,
         )
         .await?;
-    Ok(with_etag(StatusCode::OK, node))
+    Ok(node_response(StatusCode::OK, node))
 }
 
 /// Copy a file or folder (content is shared, no bytes copied).
@@ -159,7 +150,7 @@ pub async fn copy_node(
             request.on_conflict,
         )
         .await?;
-    Ok(with_etag(StatusCode::CREATED, node))
+    Ok(node_response(StatusCode::CREATED, node))
 }
 
 /// Move a node (recursively) to the trash.
@@ -187,7 +178,7 @@ pub async fn restore_node(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(with_etag(
+    Ok(node_response(
         StatusCode::OK,
         state.store.restore_node(&actor, node_ref(&id)?).await?,
     ))

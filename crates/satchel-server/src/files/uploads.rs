@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures_util::StreamExt;
-use satchel_meta::{ChunkRef, NewUpload, UploadStatus};
+use satchel_meta::{NewUpload, UploadStatus};
 use satchel_proto::{
     AppendChunks, ChunkSpec, CommitUpload, InitUpload, Node, Problem, ProblemCode, Sha256,
     UploadSession,
@@ -103,14 +103,7 @@ pub async fn init(
         mime,
         base_rev: request.base_rev,
         mode,
-        chunks: request
-            .chunks
-            .iter()
-            .map(|c| ChunkRef {
-                sha256: c.sha256,
-                size: c.size,
-            })
-            .collect(),
+        chunks: request.chunks,
         expires_at: Utc::now() + chrono::Duration::seconds(state.config.upload_ttl_secs as i64),
     };
     let status = state.store.create_upload(&actor, new).await?;
@@ -152,17 +145,14 @@ pub async fn append(
     ApiJson(request): ApiJson<AppendChunks>,
 ) -> ApiResult<Json<UploadSession>> {
     check_chunks(&request.chunks, state.config.max_chunk_bytes)?;
-    let chunks: Vec<ChunkRef> = request
-        .chunks
-        .iter()
-        .map(|c| ChunkRef {
-            sha256: c.sha256,
-            size: c.size,
-        })
-        .collect();
     let status = state
         .store
-        .append_chunks(&actor, upload_id(&id)?, &chunks, request.more_chunks)
+        .append_chunks(
+            &actor,
+            upload_id(&id)?,
+            &request.chunks,
+            request.more_chunks,
+        )
         .await?;
     Ok(Json(session(&state, status)))
 }

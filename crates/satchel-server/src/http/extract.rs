@@ -81,15 +81,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn json_problem(rejection: JsonRejection) -> ApiError {
-    let text = rejection.body_text();
-    let name_errors = [
+/// Whether a rejection's text is a [`NameError`] (serde reports it inside its own message).
+fn names_a_bad_name(text: &str) -> bool {
+    [
         NameError::Empty,
         NameError::TooLong,
         NameError::ForbiddenCharacter,
         NameError::Dots,
-    ];
-    if name_errors.iter().any(|e| text.contains(&e.to_string())) {
+    ]
+    .iter()
+    .any(|e| text.contains(&e.to_string()))
+}
+
+fn json_problem(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    if names_a_bad_name(&text) {
         return ApiError::new(ProblemCode::InvalidName, text);
     }
     match rejection {
@@ -116,13 +122,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 fn query_problem(rejection: QueryRejection) -> ApiError {
     let text = rejection.body_text();
-    let name_errors = [
-        NameError::Empty,
-        NameError::TooLong,
-        NameError::ForbiddenCharacter,
-        NameError::Dots,
-    ];
-    if name_errors.iter().any(|e| text.contains(&e.to_string())) {
+    if names_a_bad_name(&text) {
         return ApiError::new(ProblemCode::InvalidName, text);
     }
     if text.contains("UUID or `root`") {
