@@ -7,14 +7,15 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use satchel_proto::{
-    ChunkInfo, ChunkSpec, CreateFolder, InitUpload, Me, Node, NodeName, NodeRef, OnConflict, Page,
-    PatchNode, Problem, ProblemCode, TokenPair, UploadSession, VersionInfo,
+    ChangesPage, ChunkInfo, ChunkSpec, CreateFolder, CursorEnvelope, InitUpload, Me, Node,
+    NodeName, NodeRef, OnConflict, Page, PatchNode, Problem, ProblemCode, TokenPair, UploadSession,
+    VersionInfo,
 };
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{ClientError, Credentials};
+use crate::{ClientError, Credentials, Destination};
 
 /// A client of one Satchel server, signed in as one user.
 pub struct Client {
@@ -256,6 +257,14 @@ impl Client {
         self.send(|http| http.delete(&url)).await.map(drop)
     }
 
+    /// Trashes a node only if it is still at revision `rev`.
+    pub async fn trash_if(&self, node: Uuid, rev: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("/api/v1/nodes/{node}"));
+        self.send(|http| http.delete(&url).header("if-match", format!("\"{rev}\"")))
+            .await
+            .map(drop)
+    }
+
     pub async fn trashed(&self) -> Result<Vec<Node>, ClientError> {
         let page: Page<Node> = self.get("/api/v1/trash?limit=2000").await?;
         Ok(page.entries)
@@ -292,30 +301,9 @@ impl Client {
     }
 
     /// Opens an upload session.
-    #[allow(clippy::too_many_arguments, reason = "the fields of the init request")]
-    pub async fn init_upload(
-        &self,
-        parent: NodeRef,
-        name: NodeName,
-        size: u64,
-        sha256: Option<satchel_proto::Sha256>,
-        chunks: Vec<ChunkSpec>,
-        more_chunks: bool,
-        on_conflict: Option<String>,
-    ) -> Result<UploadSession, ClientError> {
+    pub async fn init_upload(&self, body: &InitUpload) -> Result<UploadSession, ClientError> {
         let url = self.url("/api/v1/uploads");
-        let body = InitUpload {
-            parent_id: parent,
-            name,
-            size,
-            sha256,
-            chunks,
-            more_chunks,
-            base_rev: None,
-            on_conflict,
-            mime: None,
-        };
-        self.json(|http| http.post(&url).json(&body)).await
+        self.json(|http| http.post(&url).json(body)).await
     }
 
     /// Sends chunk `index` of an upload session.
@@ -371,20 +359,72 @@ impl Client {
     /// Uploads a small file in one request (the server keeps its bytes with the version).
     pub async fn put_content(
         &self,
-        parent: NodeRef,
-        name: &NodeName,
+        to: &Destination<'_>,
         bytes: Bytes,
         sha256: satchel_proto::Sha256,
     ) -> Result<Node, ClientError> {
         let url = self.url("/api/v1/files/content");
-        let parent = parent.to_string();
+        let parent = to.parent.to_string();
         self.json(|http| {
-            http.put(&url)
-                .query(&[("parent_id", parent.as_str()), ("name", name.as_str())])
+            let mut request = http
+                .put(&url)
+                .query(&[("parent_id", parent.as_str()), ("name", to.name.as_str())])
                 .header("x-content-sha256", sha256.to_hex())
-                .body(bytes.clone())
+                .body(bytes.clone());
+            if let Some(mode) = &to.on_conflict {
+                request = request.query(&[("on_conflict", mode.as_str())]);
+            }
+            if let Some(rev) = &to.base_rev {
+                request = request.header("if-match", format!("\"{rev}\""));
+            }
+            request
         })
         .await
+    }
+
+    /// A cursor at the newest journal entry.
+    pub async fn changes_latest(&self) -> Result<CursorEnvelope, ClientError> {
+        self.get("/api/v1/changes/latest").await
+    }
+
+    /// A page of the journal after `cursor`.
+    pub async fn changes(&self, cursor: &str) -> Result<ChangesPage, ClientError> {
+        let url = self.url("/api/v1/changes");
+        self.json(|http| {
+            http.get(&url)
+                .query(&[("cursor", cursor), ("limit", "2000")])
+        })
+        .await
+    }
+
+    /// Waits up to `timeout_secs` for a change after `cursor` (the long-poll fallback of the
+    /// notification socket); says whether there is one.
+    pub async fn wait_changes(&self, cursor: &str, timeout_secs: u64) -> Result<bool, ClientError> {
+        let url = self.url("/api/v1/changes/wait");
+        let timeout = timeout_secs.to_string();
+        let answer: serde_json::Value = self
+            .json(|http| {
+                http.get(&url)
+                    .query(&[("cursor", cursor), ("timeout", timeout.as_str())])
+                    .timeout(std::time::Duration::from_secs(timeout_secs + 15))
+            })
+            .await?;
+        Ok(answer
+            .get("changed")
+            .and_then(|c| c.as_bool())
+            .unwrap_or(true))
+    }
+
+    /// The bytes of one chunk this user holds.
+    pub async fn chunk(&self, sha256: &satchel_proto::Sha256) -> Result<Bytes, ClientError> {
+        let url = self.url(&format!("/api/v1/chunks/{}", sha256.to_hex()));
+        Ok(self.send(|http| http.get(&url)).await?.bytes().await?)
+    }
+
+    /// A fresh access token (refreshed first if it has expired), for the notification socket.
+    pub async fn fresh_access_token(&self) -> Result<String, ClientError> {
+        self.me().await?;
+        Ok(self.credentials().access_token)
     }
 
     /// Starts a download of a file's current content from byte `from`.

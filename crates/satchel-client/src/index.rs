@@ -119,6 +119,20 @@ impl LocalIndex {
         );
     }
 
+    /// Where each known chunk can be read locally (to be checked against its hash when read).
+    pub fn chunk_locations(&self) -> HashMap<satchel_proto::Sha256, (PathBuf, crate::FileChunk)> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut found = HashMap::new();
+        for (path, entry) in entries.iter() {
+            for chunk in &entry.cut.chunks {
+                found
+                    .entry(chunk.sha256)
+                    .or_insert_with(|| (path.clone(), *chunk));
+            }
+        }
+        found
+    }
+
     /// Writes the index back, dropping entries whose files are gone.
     pub fn save(&self) -> std::io::Result<()> {
         let Some(file) = &self.file else {

@@ -13,6 +13,7 @@ mod chunker;
 mod credentials;
 mod error;
 mod index;
+pub mod sync;
 mod transfer;
 
 pub use api::Client;
@@ -20,4 +21,4 @@ pub use chunker::{FileChunk, FileChunks, chunk_file, chunk_file_with};
 pub use credentials::Credentials;
 pub use error::ClientError;
 pub use index::LocalIndex;
-pub use transfer::{Progress, SMALL_FILE, Uploaded, download_file, upload_file};
+pub use transfer::{Destination, Progress, SMALL_FILE, Uploaded, download_file, upload_file};

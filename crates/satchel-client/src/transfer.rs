@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use satchel_proto::{ChunkSpec, Node, NodeName, NodeRef, Sha256};
+use satchel_proto::{ChunkSpec, InitUpload, Node, NodeName, NodeRef, Sha256};
 use sha2::Digest;
 
 use crate::{Client, ClientError, FileChunk, FileChunks, LocalIndex, chunk_file_with};
@@ -71,7 +71,59 @@ pub const SMALL_FILE: u64 = 64 * 1024;
 /// Chunks per piece of a chunk list sent while the file is still being cut.
 const LIST_PIECE: usize = 64;
 
-/// Uploads `local` as `name` in `parent`. Large files are cut, and their chunk list sent in pieces,
+/// Where an upload goes, and on what terms.
+#[derive(Debug, Clone)]
+pub struct Destination<'a> {
+    pub parent: NodeRef,
+    pub name: NodeName,
+    /// The remote file of that name, if known: identical content is not uploaded again.
+    pub existing: Option<&'a Node>,
+    /// Replace the file only while it is at this revision (`412 rev_mismatch` otherwise).
+    pub base_rev: Option<String>,
+    /// When the name is taken: `version` (the default), `rename` or `fail`.
+    pub on_conflict: Option<String>,
+}
+
+impl<'a> Destination<'a> {
+    /// `name` in `parent`, as a new version of `existing` if there is one.
+    pub fn new(parent: NodeRef, name: NodeName, existing: Option<&'a Node>) -> Destination<'a> {
+        Destination {
+            parent,
+            name,
+            existing,
+            base_rev: None,
+            on_conflict: None,
+        }
+    }
+
+    fn init(
+        &self,
+        size: u64,
+        sha256: Option<Sha256>,
+        chunks: Vec<ChunkSpec>,
+        more: bool,
+    ) -> InitUpload {
+        InitUpload {
+            parent_id: self.parent,
+            name: self.name.clone(),
+            size,
+            sha256,
+            chunks,
+            more_chunks: more,
+            base_rev: self.base_rev.clone(),
+            on_conflict: self.on_conflict.clone(),
+            mime: None,
+        }
+    }
+
+    /// The remote file, if it already holds exactly `sha256`.
+    fn holds(&self, sha256: Sha256, size: u64) -> Option<&'a Node> {
+        self.existing
+            .filter(|n| n.sha256 == Some(sha256) && n.size == Some(size))
+    }
+}
+
+/// Uploads `local` to `to`. Large files are cut, and their chunk list sent in pieces,
 /// while the chunks the server lacks are already going up (four at a time, with retries): sending
 /// starts after the first few MiB are cut, not after the whole file. Running it again after an
 /// interruption sends only what is still missing. When `existing` (the remote file of that name)
@@ -79,19 +131,17 @@ const LIST_PIECE: usize = 64;
 pub async fn upload_file(
     client: &Client,
     local: &Path,
-    parent: NodeRef,
-    name: NodeName,
-    existing: Option<&Node>,
+    to: &Destination<'_>,
     index: Option<&LocalIndex>,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
     let before = tokio::fs::metadata(local).await?;
     let size = before.len();
     if size <= SMALL_FILE {
-        return upload_small(client, local, parent, name, existing, progress).await;
+        return upload_small(client, local, to, progress).await;
     }
     if let Some(cut) = index.and_then(|index| index.lookup(local)) {
-        return upload_known(client, local, parent, name, existing, cut, progress).await;
+        return upload_known(client, local, to, cut, progress).await;
     }
     let (cut_tx, mut cut_rx) = tokio::sync::mpsc::channel::<FileChunk>(4 * LIST_PIECE);
     let path = local.to_path_buf();
@@ -121,18 +171,8 @@ pub async fn upload_file(
             let specs: Vec<ChunkSpec> = piece.iter().map(FileChunk::spec).collect();
             let session = match upload {
                 None => {
-                    let init = || {
-                        client.init_upload(
-                            parent,
-                            name.clone(),
-                            size,
-                            None,
-                            specs.clone(),
-                            more,
-                            None,
-                        )
-                    };
-                    with_retries(init).await?
+                    let body = to.init(size, None, specs, more);
+                    with_retries(|| client.init_upload(&body)).await?
                 }
                 Some(id) => with_retries(|| client.append_chunks(id, specs.clone(), more)).await?,
             };
@@ -175,9 +215,7 @@ pub async fn upload_file(
     if let Some(index) = index {
         index.remember(local, &before, &cut);
     }
-    if let Some(node) =
-        existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
-    {
+    if let Some(node) = to.holds(cut.sha256, cut.size) {
         // Same content as the remote file: no new version.
         let _ = client.abort_upload(upload).await;
         return Ok(Uploaded {
@@ -223,15 +261,11 @@ async fn finish(
 async fn upload_known(
     client: &Client,
     local: &Path,
-    parent: NodeRef,
-    name: NodeName,
-    existing: Option<&Node>,
+    to: &Destination<'_>,
     cut: FileChunks,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
-    if let Some(node) =
-        existing.filter(|n| n.sha256 == Some(cut.sha256) && n.size == Some(cut.size))
-    {
+    if let Some(node) = to.holds(cut.sha256, cut.size) {
         progress.advance(cut.size);
         return Ok(Uploaded {
             node: node.clone(),
@@ -240,18 +274,8 @@ async fn upload_known(
         });
     }
     let specs: Vec<ChunkSpec> = cut.chunks.iter().map(FileChunk::spec).collect();
-    let init = || {
-        client.init_upload(
-            parent,
-            name.clone(),
-            cut.size,
-            Some(cut.sha256),
-            specs.clone(),
-            false,
-            None,
-        )
-    };
-    let session = with_retries(init).await?;
+    let body = to.init(cut.size, Some(cut.sha256), specs, false);
+    let session = with_retries(|| client.init_upload(&body)).await?;
     let mut seen = std::collections::HashSet::new();
     let to_send: Vec<u64> = session
         .missing
@@ -287,15 +311,13 @@ async fn upload_known(
 async fn upload_small(
     client: &Client,
     local: &Path,
-    parent: NodeRef,
-    name: NodeName,
-    existing: Option<&Node>,
+    to: &Destination<'_>,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
     let bytes = Bytes::from(tokio::fs::read(local).await?);
     let sha256 = Sha256::from_bytes(sha2::Sha256::digest(&bytes).into());
     let size = bytes.len() as u64;
-    if let Some(node) = existing.filter(|n| n.sha256 == Some(sha256) && n.size == Some(size)) {
+    if let Some(node) = to.holds(sha256, size) {
         progress.advance(size);
         return Ok(Uploaded {
             node: node.clone(),
@@ -303,7 +325,7 @@ async fn upload_small(
             skipped: size,
         });
     }
-    let node = with_retries(|| client.put_content(parent, &name, bytes.clone(), sha256)).await?;
+    let node = with_retries(|| client.put_content(to, bytes.clone(), sha256)).await?;
     progress.advance(size);
     Ok(Uploaded {
         node,

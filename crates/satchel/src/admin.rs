@@ -222,8 +222,8 @@ async fn stats(store: &Store, json: bool) -> anyhow::Result<()> {
         );
         println!(
             "logical {}  stored {} in {} chunks  dedup ratio {ratio:.2}",
-            crate::client::human(stats.logical_bytes),
-            crate::client::human(stats.stored_bytes),
+            satchel_client::sync::human(stats.logical_bytes),
+            satchel_client::sync::human(stats.stored_bytes),
             stats.chunks
         );
     }

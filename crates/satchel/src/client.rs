@@ -10,8 +10,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
+use satchel_client::sync::human;
 use satchel_client::{
-    Client, ClientError, Credentials, LocalIndex, Progress, download_file, upload_file,
+    Client, ClientError, Credentials, Destination, LocalIndex, Progress, download_file, upload_file,
 };
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, ProblemCode};
 
@@ -78,6 +79,27 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Keep a local folder and a remote folder the same, until stopped (Ctrl-C).
+    Sync {
+        dir: PathBuf,
+        /// The remote folder (made if missing) [default: /, your whole tree].
+        #[arg(long, default_value = "/")]
+        remote: String,
+        /// Do one full pass and exit (non-zero if something failed or was held back).
+        #[arg(long)]
+        once: bool,
+        /// The name conflicted copies carry [default: the host name].
+        #[arg(long)]
+        device: Option<String>,
+        /// Propagate deletions of more than 500 files, or of half the folder, without asking.
+        #[arg(long)]
+        allow_mass_delete: bool,
+        /// With --once: print what the pass did as JSON.
+        #[arg(long, requires = "once")]
+        json: bool,
+    },
+    /// What a synced folder has pending, in conflict, or failing (no network needed).
+    Status { dir: PathBuf },
 }
 
 /// Files uploaded at once by `put` (each large one also sends four chunks at once).
@@ -107,22 +129,6 @@ async fn explain(client: Option<&Client>, error: ClientError) -> anyhow::Error {
         }
         Some(ProblemCode::BadCredentials) => anyhow!("wrong email or password"),
         _ => anyhow!(error),
-    }
-}
-
-/// `12.0 GiB`-style sizes.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -237,6 +243,23 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
             email,
             device,
         } => login(&server, &email, device).await,
+        ClientCommand::Status { dir } => crate::sync::status(&dir).await,
+        ClientCommand::Sync {
+            dir,
+            remote,
+            once,
+            device,
+            allow_mass_delete,
+            json,
+        } => {
+            let options = satchel_client::sync::SyncOptions {
+                dir,
+                remote,
+                device: device.unwrap_or_else(device_name),
+                allow_mass_delete,
+            };
+            crate::sync::sync(connect()?, options, once, json).await
+        }
         ClientCommand::Logout => {
             let path = credentials_path()?;
             if let Ok(client) = Client::from_store(path.clone()) {
@@ -259,19 +282,21 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
     }
 }
 
+/// This computer's name: the host name, or `satchel-cli`.
+fn device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "satchel-cli".to_owned())
+}
+
 async fn login(server: &str, email: &str, device: Option<String>) -> anyhow::Result<()> {
     let password = match std::env::var("SATCHEL_PASSWORD") {
         Ok(password) => password,
         Err(_) => rpassword::prompt_password(format!("password for {email}: "))?,
     };
-    let device = device
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "satchel-cli".to_owned());
+    let device = device.unwrap_or_else(device_name);
     let mut client = match Client::login(server, email, &password, &device).await {
         Ok(client) => client,
         Err(error) => return Err(explain(None, error).await),
@@ -393,7 +418,10 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        ClientCommand::Login { .. } | ClientCommand::Logout => {
+        ClientCommand::Login { .. }
+        | ClientCommand::Logout
+        | ClientCommand::Sync { .. }
+        | ClientCommand::Status { .. } => {
             unreachable!("handled before connecting")
         }
     }
@@ -515,17 +543,10 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
         let index = &index;
         async move {
             bar.message(path.display().to_string());
-            upload_file(
-                client,
-                path,
-                NodeRef::Id(folder.id),
-                name,
-                existing,
-                Some(index),
-                bar,
-            )
-            .await
-            .with_context(|| format!("uploading {}", path.display()))
+            let to = Destination::new(NodeRef::Id(folder.id), name, existing);
+            upload_file(client, path, &to, Some(index), bar)
+                .await
+                .with_context(|| format!("uploading {}", path.display()))
         }
     });
     let done: Vec<_> = futures_util::stream::iter(jobs)

@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod sync;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -157,7 +158,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{Server, noise};
-use satchel_client::{Client, upload_file};
+use satchel_client::{Client, Destination, upload_file};
 use satchel_proto::{NodeName, NodeRef};
 use serde_json::Value;
 
@@ -276,15 +276,17 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
         .collect();
     let name = NodeName::new("video.bin").unwrap();
     let session = client
-        .init_upload(
-            NodeRef::Root,
-            name.clone(),
-            cut.size,
-            Some(cut.sha256),
-            specs,
-            false,
-            None,
-        )
+        .init_upload(&satchel_proto::InitUpload {
+            parent_id: NodeRef::Root,
+            name: name.clone(),
+            size: cut.size,
+            sha256: Some(cut.sha256),
+            chunks: specs,
+            more_chunks: false,
+            base_rev: None,
+            on_conflict: None,
+            mime: None,
+        })
         .await
         .unwrap();
     let half = cut.chunks.len() / 2;
@@ -299,9 +301,15 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     }
 
     // Running the upload again sends exactly the rest.
-    let done = upload_file(&client, &file, NodeRef::Root, name, None, None, &())
-        .await
-        .unwrap();
+    let done = upload_file(
+        &client,
+        &file,
+        &Destination::new(NodeRef::Root, name, None),
+        None,
+        &(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done.skipped, first_half);
     assert_eq!(done.sent, cut.size - first_half);
     assert_eq!(done.node.sha256, Some(cut.sha256));
@@ -311,17 +319,12 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     edited[50 << 20] ^= 0xff;
     std::fs::write(&file, &edited).unwrap();
     let existing = client.node_by_path("/video.bin").await.unwrap();
-    let done = upload_file(
-        &client,
-        &file,
+    let to = Destination::new(
         NodeRef::Root,
         NodeName::new("video.bin").unwrap(),
         existing.as_ref(),
-        None,
-        &(),
-    )
-    .await
-    .unwrap();
+    );
+    let done = upload_file(&client, &file, &to, None, &()).await.unwrap();
     assert!(
         done.sent <= 2 * (4 << 20),
         "sent {} bytes for a 1-byte edit",
