@@ -89,7 +89,11 @@ impl LocalIndex {
     /// The cut of `path` if it is unchanged since it was recorded.
     pub fn lookup(&self, path: &Path) -> Option<FileChunks> {
         let path = std::path::absolute(path).ok()?;
-        let stamp = Stamp::of(&std::fs::metadata(&path).ok()?);
+        let meta = std::fs::metadata(&path).ok()?;
+        if crate::sync::scan::is_racy(&meta) {
+            return None; // a same-size edit within the clock's granularity would look unchanged
+        }
+        let stamp = Stamp::of(&meta);
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&path)

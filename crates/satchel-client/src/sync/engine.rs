@@ -118,6 +118,8 @@ pub struct Engine {
     root: Uuid,
     index: Arc<LocalIndex>,
     ignore: Arc<Ignore>,
+    /// Held (locked) while this engine lives: one client per folder.
+    _lock: std::fs::File,
 }
 
 fn is_conflict(error: &ClientError) -> bool {
@@ -143,6 +145,13 @@ impl Engine {
         }
         let remote_path = format!("/{}", options.remote.trim_matches('/'));
         let mut state = State::open(&dir).await?;
+        let lock = std::fs::File::create(dir.join(".satchel").join("lock"))?;
+        if lock.try_lock().is_err() {
+            return Err(ClientError::Other(format!(
+                "another `satchel sync` is already running on {}",
+                dir.display()
+            )));
+        }
         let credentials = client.credentials();
         let binding = format!("{} {} {remote_path}", credentials.server, credentials.email);
         match state.meta("binding").await? {
@@ -174,6 +183,7 @@ impl Engine {
             root,
             index,
             ignore,
+            _lock: lock,
         })
     }
 

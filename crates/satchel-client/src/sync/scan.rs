@@ -128,6 +128,15 @@ pub fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
     }
 }
 
+/// Whether a file was modified so recently that a same-size edit within the file system's
+/// timestamp granularity could hide behind an unchanged stamp; such files are hashed again.
+pub fn is_racy(meta: &std::fs::Metadata) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_none_or(|age| age < std::time::Duration::from_secs(2))
+}
+
 /// What a walk found besides the view.
 #[derive(Debug, Default)]
 pub struct ScanNotes {
@@ -200,6 +209,11 @@ pub fn scan(
             if !is_folder && !file_type.is_file() {
                 continue; // sockets, fifos, devices
             }
+            if !is_folder && name.starts_with('.') && name.ends_with(".satchel-part") {
+                // Left by a download that was cut off (the folder's lock says none is running).
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             if ignore.is_ignored(&path, is_folder) {
                 continue;
             }
@@ -228,7 +242,9 @@ pub fn scan(
             }
             let known = base
                 .get(&path)
-                .filter(|base| base.kind == NodeKind::File && base.stamp == stamp)
+                .filter(|base| {
+                    base.kind == NodeKind::File && base.stamp == stamp && !is_racy(&meta)
+                })
                 .and_then(|base| base.sha256);
             let (sha256, busy) = match known {
                 Some(sha256) => (Some(sha256), false),

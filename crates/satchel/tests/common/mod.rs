@@ -16,9 +16,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &std::path::Path) -> Server {
+        Server::start_at(data, "127.0.0.1:0")
+    }
+
+    /// A server on a given address (to restart one where its clients expect it).
+    pub fn start_at(data: &std::path::Path, listen: &str) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_satchel"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", listen, "--data"])
             .arg(data);
         if let Ok(url) = std::fs::read_to_string(data.join("test-db-url")) {
             command.args(["--database", url.trim()]);
