@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, Sha256};
 use sha2::Digest;
 use uuid::Uuid;
@@ -22,8 +22,11 @@ use crate::{
     Client, ClientError, Destination, FileChunk, FileChunks, LocalIndex, SMALL_FILE, upload_file,
 };
 
-/// Transfers carried out at once.
-const PARALLEL_TRANSFERS: usize = 8;
+/// Small-file transfers carried out at once: each is mostly waiting (a round trip, an fsync), and
+/// many flushes in flight let the file system commit them together.
+const PARALLEL_SMALL: usize = 64;
+/// Large-file transfers at once (each also moves several chunks at once).
+const PARALLEL_LARGE: usize = 4;
 /// Rounds per pass before giving up on converging (each round makes progress; a few suffice).
 const MAX_ROUNDS: usize = 12;
 /// Deletions above this many (or half the synced files) wait for `--allow-mass-delete`.
@@ -285,16 +288,36 @@ impl Engine {
                 {
                     batch.push(next);
                 }
-                let locations = Arc::new(self.index.chunk_locations());
-                let effects: Vec<Effect> = futures_util::stream::iter(batch)
-                    .map(|action| self.transfer(action, &remote_view, &locations))
-                    .buffer_unordered(PARALLEL_TRANSFERS)
-                    .try_collect()
-                    .await?;
-                for effect in effects {
-                    progressed |= self.settle(effect, &mut remote_view, summary);
+                let locations = self.index.chunk_locations();
+                let (small, large): (Vec<Action>, Vec<Action>) = batch
+                    .into_iter()
+                    .partition(|action| transfer_size(action) <= SMALL_FILE);
+                for (group, parallel) in [(small, PARALLEL_SMALL), (large, PARALLEL_LARGE)] {
+                    let mut effects = Vec::with_capacity(group.len());
+                    let mut failure = None;
+                    {
+                        let mut results = futures_util::stream::iter(group)
+                            .map(|action| self.transfer(action, &remote_view, &locations))
+                            .buffer_unordered(parallel);
+                        while let Some(result) = results.next().await {
+                            match result {
+                                Ok(effect) => effects.push(effect),
+                                Err(error) => {
+                                    failure = Some(error);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    // What finished is recorded even when the round stops on an error.
+                    for effect in effects {
+                        progressed |= self.settle(effect, &mut remote_view, summary);
+                    }
+                    self.state.flush().await?;
+                    if let Some(error) = failure {
+                        return Err(error);
+                    }
                 }
-                self.state.flush().await?;
                 continue;
             }
             let effect = self.act(action, &mut remote_view, summary).await?;
@@ -718,10 +741,17 @@ impl Engine {
                 detail: Some("the file changed during the download".to_owned()),
             });
         }
-        file.sync_all()?;
+        // The flush waits on the disk: off the async workers, so that many run at once and the
+        // file system commits them together.
         let modified = std::time::UNIX_EPOCH
             + std::time::Duration::from_nanos(remote.modified_ns.max(0) as u64);
-        let _ = file.set_modified(modified);
+        tokio::task::spawn_blocking(move || {
+            file.sync_all()?;
+            let _ = file.set_modified(modified);
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(|e| ClientError::Other(e.to_string()))??;
         Ok((cut, received, reused))
     }
 
@@ -736,6 +766,15 @@ impl Engine {
 
     pub fn client(&self) -> &Arc<Client> {
         &self.client
+    }
+}
+
+/// Bytes an upload or a download moves.
+fn transfer_size(action: &Action) -> u64 {
+    match action {
+        Action::Upload { expect, .. } => expect.size,
+        Action::Download { remote, .. } => remote.size,
+        _ => 0,
     }
 }
 
@@ -818,9 +857,21 @@ async fn ensure_folder(client: &Client, path: &str) -> Result<Uuid, ClientError>
             }
             None => {
                 let name = NodeName::new(name).map_err(|e| ClientError::Other(e.to_string()))?;
-                client
+                match client
                     .create_folder(NodeRef::Id(parent.id), name, OnConflict::Fail)
-                    .await?
+                    .await
+                {
+                    Ok(node) => node,
+                    // Another device made it at the same moment.
+                    Err(ClientError::Api { status: 409, .. }) => client
+                        .node_by_path(&at)
+                        .await?
+                        .filter(|node| node.kind == NodeKind::Folder)
+                        .ok_or_else(|| {
+                            ClientError::Other(format!("{at} on the server is a file"))
+                        })?,
+                    Err(error) => return Err(error),
+                }
             }
         };
     }

@@ -107,8 +107,17 @@ pub fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
+        // A folder's modification time moves whenever its entries do; only its inode says which
+        // folder it is.
+        if meta.is_dir() {
+            return Stamp {
+                size: 0,
+                mtime_ns: 0,
+                inode: meta.ino(),
+            };
+        }
         Stamp {
-            size: if meta.is_dir() { 0 } else { meta.len() },
+            size: meta.len(),
             mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
             inode: meta.ino(),
         }
