@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_uploads.sql"),
         postgres: include_str!("../migrations/postgres/0002_uploads.sql"),
     },
+    Migration {
+        version: 3,
+        name: "links",
+        sqlite: include_str!("../migrations/sqlite/0003_links.sql"),
+        postgres: include_str!("../migrations/postgres/0003_links.sql"),
+    },
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.

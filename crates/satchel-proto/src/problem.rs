@@ -20,9 +20,13 @@ pub enum ProblemCode {
     TokenExpired,
     BadCredentials,
     TokenReused,
+    PasswordRequired,
+    WrongPassword,
     // 403
     AccountDisabled,
     RegistrationClosed,
+    ReadOnly,
+    BadSignature,
     // 404
     NotFound,
     // 409
@@ -40,6 +44,10 @@ pub enum ProblemCode {
     // 410
     CursorExpired,
     UploadExpired,
+    LinkExpired,
+    LinkDisabled,
+    DownloadLimit,
+    UrlExpired,
     // 412
     RevMismatch,
     // 413
@@ -64,12 +72,14 @@ impl ProblemCode {
         match self {
             BadRequest | InvalidName | InvalidId | MalformedJson | ChecksumMismatch
             | SizeMismatch | BadRange => 400,
-            Unauthorized | TokenExpired | BadCredentials | TokenReused => 401,
-            AccountDisabled | RegistrationClosed => 403,
+            Unauthorized | TokenExpired | BadCredentials | TokenReused | PasswordRequired
+            | WrongPassword => 401,
+            AccountDisabled | RegistrationClosed | ReadOnly | BadSignature => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed => 409,
-            CursorExpired | UploadExpired => 410,
+            CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
+            | UrlExpired => 410,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             RangeNotSatisfiable => 416,
@@ -103,6 +113,14 @@ impl ProblemCode {
             TokenExpired => "Token expired",
             BadCredentials => "Wrong email or password",
             TokenReused => "Refresh token reused; the session is revoked",
+            PasswordRequired => "This link needs a password (send X-Share-Password)",
+            WrongPassword => "Wrong password for this link",
+            ReadOnly => "Read-only access",
+            BadSignature => "The URL's signature does not match",
+            LinkExpired => "The link has expired",
+            LinkDisabled => "The link is disabled",
+            DownloadLimit => "The link's download limit is reached",
+            UrlExpired => "The signed URL has expired",
             AccountDisabled => "Account disabled",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",

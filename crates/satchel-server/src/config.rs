@@ -74,6 +74,11 @@ pub struct ServerConfig {
     /// How long journal entries are kept, in days; a client whose cursor is older gets
     /// `410 cursor_expired` and rescans. 0 keeps them forever.
     pub journal_retention_days: u64,
+    /// The server's address as the world sees it (`https://files.example.org`), for the URLs of
+    /// links and signed downloads; taken from each request's `Host` when unset.
+    pub public_url: Option<String>,
+    /// Wrong passwords per link and client address allowed in a `login_window_secs`.
+    pub link_password_failures_allowed: u32,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +99,8 @@ impl Default for ServerConfig {
             gc_grace_secs: 24 * 3600,
             gc_interval_secs: 3600,
             journal_retention_days: 90,
+            public_url: None,
+            link_password_failures_allowed: 10,
         }
     }
 }

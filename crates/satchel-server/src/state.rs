@@ -20,6 +20,10 @@ pub struct AppState {
     /// A hash checked when a login names an unknown email, so that answering costs the same time
     /// as for a wrong password and does not reveal which emails have accounts.
     pub decoy_hash: Arc<String>,
+    /// Wrong link passwords, per link and address.
+    pub link_limiter: Arc<RateLimiter>,
+    /// The keys that sign download URLs, by key id; the first signs.
+    pub url_keys: Arc<Vec<(String, Vec<u8>)>>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
@@ -52,6 +56,11 @@ impl AppState {
             RateLimiter::new(config.login_failures_allowed, config.login_window_secs);
         let decoy_hash =
             crate::accounts::password::hash(crate::accounts::tokens::random_token()).await?;
+        let link_limiter = RateLimiter::new(
+            config.link_password_failures_allowed,
+            config.login_window_secs,
+        );
+        let url_keys = vec![crate::sharing::signed::url_key(secret.as_bytes())];
         Ok(AppState {
             store,
             blobs,
@@ -59,6 +68,8 @@ impl AppState {
             config: Arc::new(config),
             login_limiter: Arc::new(login_limiter),
             decoy_hash: Arc::new(decoy_hash),
+            link_limiter: Arc::new(link_limiter),
+            url_keys: Arc::new(url_keys),
         })
     }
 }

@@ -102,8 +102,11 @@ pub enum ClientCommand {
     Status { dir: PathBuf },
 }
 
-/// Files uploaded at once by `put` (each large one also sends four chunks at once).
-const PARALLEL_FILES: usize = 8;
+/// Small files uploaded at once by `put`: each is one request that mostly waits for the server's
+/// flush, and many in flight share flushes (group commit).
+const PARALLEL_SMALL_FILES: usize = 64;
+/// Large files uploaded at once (each also sends four chunks at once).
+const PARALLEL_LARGE_FILES: usize = 4;
 
 fn credentials_path() -> anyhow::Result<PathBuf> {
     Credentials::default_path()
@@ -521,9 +524,9 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
     // lookup per file; files go up several at a time.
     let mut folders: HashMap<String, (Node, HashMap<String, Node>)> = HashMap::new();
     let mut uploads = Vec::with_capacity(files.len());
-    for (path, remote_path, _) in &files {
+    for (path, remote_path, size) in &files {
         let (parent, name) = split_remote(remote_path)?;
-        uploads.push((path, parent.clone(), name));
+        uploads.push((path.clone(), parent.clone(), name, *size));
         if let std::collections::hash_map::Entry::Vacant(slot) = folders.entry(parent) {
             let folder = must_find(client, slot.key()).await?;
             let children = client.children(NodeRef::Id(folder.id)).await?;
@@ -534,7 +537,7 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
             slot.insert((folder, by_name));
         }
     }
-    let jobs = uploads.into_iter().map(|(path, parent, name)| {
+    let job = |(path, parent, name, _size): (PathBuf, String, NodeName, u64)| {
         let (folder, existing) = &folders[&parent];
         let existing = existing
             .get(&name.key())
@@ -544,15 +547,25 @@ async fn put(client: &Client, local: &Path, remote: &str) -> anyhow::Result<()> 
         async move {
             bar.message(path.display().to_string());
             let to = Destination::new(NodeRef::Id(folder.id), name, existing);
-            upload_file(client, path, &to, Some(index), bar)
+            upload_file(client, &path, &to, Some(index), bar)
                 .await
                 .with_context(|| format!("uploading {}", path.display()))
         }
-    });
-    let done: Vec<_> = futures_util::stream::iter(jobs)
-        .buffer_unordered(PARALLEL_FILES)
+    };
+    let (small, large): (Vec<_>, Vec<_>) = uploads
+        .into_iter()
+        .partition(|upload| upload.3 <= satchel_client::SMALL_FILE);
+    let mut done: Vec<_> = futures_util::stream::iter(small)
+        .map(job)
+        .buffer_unordered(PARALLEL_SMALL_FILES)
         .try_collect()
         .await?;
+    let large: Vec<_> = futures_util::stream::iter(large)
+        .map(job)
+        .buffer_unordered(PARALLEL_LARGE_FILES)
+        .try_collect()
+        .await?;
+    done.extend(large);
     if let Err(error) = index.save() {
         eprintln!("satchel: could not save the local index: {error}");
     }

@@ -298,6 +298,17 @@ pub async fn download(
         .store
         .version_content(&actor, node_ref(&id)?, params.version)
         .await?;
+    serve_content(&state, content, &headers, params.inline == Some(1))
+}
+
+/// Answers a GET of a version's bytes: `ETag` (the SHA-256), `If-None-Match` → 304, `Range` → 206,
+/// the body streamed chunk by chunk. Shared by the API, public links and signed URLs.
+pub fn serve_content(
+    state: &AppState,
+    content: satchel_meta::VersionContent,
+    headers: &HeaderMap,
+    inline: bool,
+) -> ApiResult<Response> {
     let size = content.version.size;
     let etag = format!("\"{}\"", content.version.sha256);
     let not_modified = headers
@@ -320,7 +331,7 @@ pub async fn download(
         .header(header::CONTENT_TYPE, mime)
         .header(
             header::CONTENT_DISPOSITION,
-            disposition(&content.node.name, params.inline == Some(1)),
+            disposition(&content.node.name, inline),
         )
         .header(CONTENT_SHA256, content.version.sha256.to_hex());
     if not_modified {

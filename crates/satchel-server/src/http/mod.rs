@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{accounts, files, sync};
+use crate::{accounts, files, sharing, sync};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -84,6 +84,17 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::latest))
         .routes(routes!(sync::notify::wait))
         .routes(routes!(sync::notify::notifications))
+        .routes(routes!(
+            sharing::links::create_link,
+            sharing::links::list_links
+        ))
+        .routes(routes!(
+            sharing::links::patch_link,
+            sharing::links::delete_link
+        ))
+        .routes(routes!(sharing::links::link_accesses))
+        .routes(routes!(sharing::signed::download_url))
+        .routes(routes!(sharing::signed::signed_download))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .merge(uploads)
         .split_for_parts()
@@ -100,9 +111,26 @@ pub fn router(state: AppState) -> axum::Router {
             get(move || async move { ([("content-type", "application/json")], openapi_json.clone()) }),
         )
         .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
+        .merge(public_links())
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/s/{token}…`: what public links show visitors (outside the OpenAPI document: no token, and
+/// answers that are files, listings or upload receipts; API.md describes them).
+fn public_links() -> axum::Router<AppState> {
+    use sharing::public;
+    axum::Router::new()
+        .route(
+            "/s/{token}",
+            get(public::get_link).post(public::post_to_link),
+        )
+        .route(
+            "/s/{token}/{*path}",
+            get(public::get_in_link).put(public::put_to_link),
+        )
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// Ready when the database answers and the chunk store takes writes.

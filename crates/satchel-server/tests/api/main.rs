@@ -10,6 +10,7 @@ mod folders;
 mod gc;
 mod helpers;
 mod journal;
+mod links;
 mod notifications;
 mod search;
 mod trash;

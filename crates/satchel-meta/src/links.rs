@@ -1,0 +1,336 @@
+//! Public links: who made them, what they reach, their limits, and what they answered.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::accounts::{parse_uuid, to_i64, to_u64};
+use crate::db::{from_micros, micros};
+use crate::nodes::load;
+use crate::{Actor, Result, Store, StoreError};
+
+/// What a link lets a visitor do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPermission {
+    /// Read the node (a file's bytes, a folder's listing and files).
+    View,
+    /// Add files to a folder, and nothing else.
+    Upload,
+}
+
+impl LinkPermission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPermission::View => "view",
+            LinkPermission::Upload => "upload",
+        }
+    }
+}
+
+/// A link as stored.
+#[derive(Debug, Clone)]
+pub struct LinkRecord {
+    pub id: Uuid,
+    pub token: String,
+    pub owner_id: Uuid,
+    pub node_id: Uuid,
+    pub permission: LinkPermission,
+    pub password_hash: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub max_downloads: Option<u64>,
+    pub download_count: u64,
+    pub max_upload_bytes: Option<u64>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new link (the token is made by the caller, its hash computed here).
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub token: String,
+    pub token_hash: String,
+    pub node_id: Uuid,
+    pub permission: LinkPermission,
+    pub password_hash: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub max_downloads: Option<u64>,
+    pub max_upload_bytes: Option<u64>,
+}
+
+/// Changes to a link; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChanges {
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    pub password_hash: Option<Option<String>>,
+    pub max_downloads: Option<Option<u64>>,
+    pub disabled: Option<bool>,
+}
+
+/// One request a link answered.
+#[derive(Debug, Clone)]
+pub struct LinkAccess {
+    pub at: DateTime<Utc>,
+    pub address: String,
+    pub path: String,
+    pub status: u16,
+}
+
+const LINK_COLUMNS: &str = "id, token, owner_id, node_id, permission, password_hash, expires_at, \
+     max_downloads, download_count, max_upload_bytes, disabled_at, created_at";
+
+fn link_from_row(row: &AnyRow) -> Result<LinkRecord> {
+    let permission: String = row.try_get("permission")?;
+    Ok(LinkRecord {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        token: row.try_get("token")?,
+        owner_id: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+        node_id: parse_uuid(&row.try_get::<String, _>("node_id")?)?,
+        permission: if permission == "upload" {
+            LinkPermission::Upload
+        } else {
+            LinkPermission::View
+        },
+        password_hash: row.try_get("password_hash")?,
+        expires_at: row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .map(from_micros),
+        max_downloads: row.try_get::<Option<i64>, _>("max_downloads")?.map(to_u64),
+        download_count: to_u64(row.try_get("download_count")?),
+        max_upload_bytes: row
+            .try_get::<Option<i64>, _>("max_upload_bytes")?
+            .map(to_u64),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Makes a link to one of the actor's nodes.
+    pub async fn create_link(&self, actor: &Actor, new: NewLink) -> Result<LinkRecord> {
+        let mut tx = self.write().await?;
+        let node = load(tx.conn(), actor, new.node_id).await?;
+        if new.permission == LinkPermission::Upload && node.kind != satchel_proto::NodeKind::Folder
+        {
+            return Err(StoreError::NotAFolder);
+        }
+        let id = Uuid::now_v7();
+        let sql = format!(
+            "INSERT INTO links (id, token, token_hash, owner_id, node_id, permission, password_hash, \
+             expires_at, max_downloads, max_upload_bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {LINK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(&new.token)
+            .bind(&new.token_hash)
+            .bind(actor.user_id.to_string())
+            .bind(node.id.to_string())
+            .bind(new.permission.as_str())
+            .bind(new.password_hash)
+            .bind(new.expires_at.map(micros))
+            .bind(new.max_downloads.map(to_i64))
+            .bind(new.max_upload_bytes.map(to_i64))
+            .bind(micros(Utc::now()))
+            .fetch_one(tx.conn())
+            .await?;
+        let link = link_from_row(&row)?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    /// The actor's links, oldest first.
+    pub async fn links(&self, actor: &Actor) -> Result<Vec<LinkRecord>> {
+        let sql =
+            format!("SELECT {LINK_COLUMNS} FROM links WHERE owner_id = $1 ORDER BY created_at, id");
+        let rows = sqlx::query(&sql)
+            .bind(actor.user_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(link_from_row).collect()
+    }
+
+    /// One of the actor's links.
+    pub async fn link(&self, actor: &Actor, id: Uuid) -> Result<LinkRecord> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE id = $1 AND owner_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(actor.user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        link_from_row(&row)
+    }
+
+    /// Changes one of the actor's links.
+    pub async fn update_link(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        changes: LinkChanges,
+    ) -> Result<LinkRecord> {
+        let mut tx = self.write().await?;
+        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE id = $1 AND owner_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(actor.user_id.to_string())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let current = link_from_row(&row)?;
+        let expires_at = changes.expires_at.unwrap_or(current.expires_at);
+        let password_hash = changes.password_hash.unwrap_or(current.password_hash);
+        let max_downloads = changes.max_downloads.unwrap_or(current.max_downloads);
+        let disabled = changes.disabled.unwrap_or(current.disabled);
+        let sql = format!(
+            "UPDATE links SET expires_at = $2, password_hash = $3, max_downloads = $4, \
+             disabled_at = CASE WHEN $5 = 1 THEN COALESCE(disabled_at, $6) ELSE NULL END \
+             WHERE id = $1 RETURNING {LINK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(expires_at.map(micros))
+            .bind(password_hash)
+            .bind(max_downloads.map(to_i64))
+            .bind(i64::from(disabled))
+            .bind(micros(Utc::now()))
+            .fetch_one(tx.conn())
+            .await?;
+        let link = link_from_row(&row)?;
+        tx.commit().await?;
+        Ok(link)
+    }
+
+    /// Deletes one of the actor's links (and its access log).
+    pub async fn delete_link(&self, actor: &Actor, id: Uuid) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM links WHERE id = $1 AND owner_id = $2")
+            .bind(id.to_string())
+            .bind(actor.user_id.to_string())
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM link_accesses WHERE link_id = $1")
+            .bind(id.to_string())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    /// The link whose token hashes to `token_hash`, with its owner acting (an enabled account
+    /// only); `None` for unknown tokens.
+    pub async fn link_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(LinkRecord, Actor)>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE token_hash = $1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let link = link_from_row(&row)?;
+        let owner = sqlx::query(
+            "SELECT ns_id, root_id, quota_bytes, used_bytes FROM users \
+             WHERE id = $1 AND disabled_at IS NULL",
+        )
+        .bind(link.owner_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(owner) = owner else { return Ok(None) };
+        let actor = Actor {
+            user_id: link.owner_id,
+            session_id: None,
+            ns_id: parse_uuid(&owner.try_get::<String, _>("ns_id")?)?,
+            root_id: parse_uuid(&owner.try_get::<String, _>("root_id")?)?,
+            device: Some("public link".to_owned()),
+            quota_bytes: owner.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+            used_bytes: to_u64(owner.try_get("used_bytes")?),
+        };
+        Ok(Some((link, actor)))
+    }
+
+    /// The owner of a node, acting (an enabled account only): for signed URLs, whose signature
+    /// already proves the owner's consent.
+    pub async fn owner_of(&self, node_id: Uuid) -> Result<Actor> {
+        let row = sqlx::query(
+            "SELECT u.id, u.ns_id, u.root_id, u.quota_bytes, u.used_bytes FROM nodes n              JOIN users u ON u.id = n.owner_id WHERE n.id = $1 AND u.disabled_at IS NULL",
+        )
+        .bind(node_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Actor {
+            user_id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+            session_id: None,
+            ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
+            root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
+            device: None,
+            quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+            used_bytes: to_u64(row.try_get("used_bytes")?),
+        })
+    }
+
+    /// Counts one download against the link's limit; `false` when the limit is reached. One
+    /// conditional update, so concurrent downloads can never exceed the limit.
+    pub async fn count_download(&self, link_id: Uuid) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE links SET download_count = download_count + 1 \
+             WHERE id = $1 AND (max_downloads IS NULL OR download_count < max_downloads)",
+        )
+        .bind(link_id.to_string())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a request a link answered.
+    pub async fn log_link_access(&self, link_id: Uuid, access: LinkAccess) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO link_accesses (link_id, at, address, path, status) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(link_id.to_string())
+        .bind(micros(access.at))
+        .bind(access.address)
+        .bind(access.path)
+        .bind(i64::from(access.status))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    /// The newest `limit` requests a link of the actor's answered, newest first.
+    pub async fn link_accesses(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<LinkAccess>> {
+        self.link(actor, id).await?;
+        let rows = sqlx::query(
+            "SELECT at, address, path, status FROM link_accesses WHERE link_id = $1 \
+             ORDER BY at DESC LIMIT $2",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LinkAccess {
+                    at: from_micros(row.try_get("at")?),
+                    address: row.try_get("address")?,
+                    path: row.try_get("path")?,
+                    status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+}

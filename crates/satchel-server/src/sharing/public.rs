@@ -1,0 +1,432 @@
+//! `/s/{token}`: what a public link shows a visitor without an account. Every answer to a known
+//! link is written to its access log. Unknown tokens are `404` after the same work as known ones
+//! (one lookup by the token's hash), so answers do not tell which tokens exist.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use satchel_meta::{Actor, ContentTarget, LinkAccess, LinkPermission, LinkRecord, WriteMode};
+use satchel_proto::{Node, NodeKind, NodeName, NodeRef, ProblemCode};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::password;
+use crate::accounts::tokens::refresh_hash;
+use crate::error::{ApiError, ApiResult};
+use crate::files::content::{mime_for, serve_content};
+use crate::files::ingest::{Expectations, ingest};
+use crate::state::AppState;
+
+/// `?download=zip` (not yet served) and listing pages.
+#[derive(Debug, Default, Deserialize)]
+pub struct PublicParams {
+    pub download: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// A folder as a link shows it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublicFolder {
+    pub name: String,
+    pub entries: Vec<PublicEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// One entry of a shared folder: no ids, nothing of the owner's tree around it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublicEntry {
+    pub name: String,
+    pub kind: NodeKind,
+    pub size: Option<u64>,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// A link that passed its checks, with its owner acting and the node it reaches.
+struct Visit {
+    link: LinkRecord,
+    owner: Actor,
+    node: Node,
+}
+
+/// Checks a known link for a request: enabled, not expired, the password if it has one, and its
+/// node alive (a trashed node makes the link `404` until it is restored).
+async fn admit(
+    state: &AppState,
+    link: LinkRecord,
+    owner: Actor,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> ApiResult<Visit> {
+    if link.disabled {
+        return Err(ApiError::bare(ProblemCode::LinkDisabled));
+    }
+    if link.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(ApiError::bare(ProblemCode::LinkExpired));
+    }
+    if let Some(stored) = &link.password_hash {
+        let Some(given) = headers
+            .get("x-share-password")
+            .and_then(|value| value.to_str().ok())
+        else {
+            return Err(ApiError::bare(ProblemCode::PasswordRequired));
+        };
+        let key = format!("{}:{}", link.id, peer.ip());
+        if let Err(retry) = state.link_limiter.check(&key, 1) {
+            return Err(ApiError::new(
+                ProblemCode::TooManyRequests,
+                format!("too many wrong passwords; try again in {retry} s"),
+            ));
+        }
+        if !password::verify(given.to_owned(), stored.clone()).await {
+            state.link_limiter.fail(&key);
+            return Err(ApiError::bare(ProblemCode::WrongPassword));
+        }
+    }
+    let node = state
+        .store
+        .node(&owner, NodeRef::Id(link.node_id))
+        .await
+        .map_err(|_| ApiError::bare(ProblemCode::NotFound))?;
+    if node.deleted_at.is_some() {
+        return Err(ApiError::bare(ProblemCode::NotFound));
+    }
+    Ok(Visit { link, owner, node })
+}
+
+/// Runs `answer` for a link: unknown tokens are `404`; for known ones the outcome is logged.
+async fn visit<F, Fut>(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    what: String,
+    answer: F,
+) -> Response
+where
+    F: FnOnce(Visit) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Response>>,
+{
+    let found = match state.store.link_by_token_hash(&refresh_hash(token)).await {
+        Ok(found) => found,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let Some((link, owner)) = found else {
+        return ApiError::bare(ProblemCode::NotFound).into_response();
+    };
+    let link_id = link.id;
+    let response = match admit(state, link, owner, headers, peer).await {
+        Ok(visit) => answer(visit)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        Err(error) => error.into_response(),
+    };
+    let mut response = response;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    }
+    let access = LinkAccess {
+        at: Utc::now(),
+        address: peer.ip().to_string(),
+        path: what,
+        status: response.status().as_u16(),
+    };
+    if let Err(error) = state.store.log_link_access(link_id, access).await {
+        tracing::warn!("could not log a link access: {error}");
+    }
+    response
+}
+
+/// Whether a GET counts as a download: whole-file requests and ranges from the start (a player
+/// seeking inside a video does not use up the link).
+fn counts_as_download(headers: &HeaderMap) -> bool {
+    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(range) => range.trim().starts_with("bytes=0-"),
+    }
+}
+
+async fn serve_file(
+    state: &AppState,
+    visit: &Visit,
+    file: &Node,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let content = state
+        .store
+        .version_content(&visit.owner, NodeRef::Id(file.id), None)
+        .await?;
+    let etag = format!("\"{}\"", content.version.sha256);
+    let revalidating = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    if !revalidating
+        && counts_as_download(headers)
+        && !state.store.count_download(visit.link.id).await?
+    {
+        return Err(ApiError::bare(ProblemCode::DownloadLimit));
+    }
+    serve_content(state, content, headers, false)
+}
+
+async fn list_folder(
+    state: &AppState,
+    visit: &Visit,
+    folder: &Node,
+    cursor: Option<&str>,
+) -> ApiResult<Response> {
+    let page = state
+        .store
+        .children(&visit.owner, NodeRef::Id(folder.id), false, 500, cursor)
+        .await?;
+    let entries = page
+        .entries
+        .into_iter()
+        .map(|node| PublicEntry {
+            name: node.name,
+            kind: node.kind,
+            size: node.size,
+            modified_at: node.modified_at,
+        })
+        .collect();
+    Ok(Json(PublicFolder {
+        name: folder.name.clone(),
+        entries,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
+}
+
+/// What a GET of the link itself, or of a path inside its folder, answers.
+async fn show(
+    state: &AppState,
+    visit: Visit,
+    path: &str,
+    params: &PublicParams,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    if visit.link.permission == LinkPermission::Upload {
+        if !path.is_empty() {
+            return Err(ApiError::bare(ProblemCode::NotFound));
+        }
+        return Ok(
+            Json(serde_json::json!({"name": visit.node.name, "upload_only": true})).into_response(),
+        );
+    }
+    let mut node = visit.node.clone();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        if node.kind != NodeKind::Folder {
+            return Err(ApiError::bare(ProblemCode::NotFound));
+        }
+        let name = NodeName::new(part).map_err(|_| ApiError::bare(ProblemCode::NotFound))?;
+        node = state
+            .store
+            .child_named(&visit.owner, NodeRef::Id(node.id), &name)
+            .await?
+            .ok_or_else(|| ApiError::bare(ProblemCode::NotFound))?;
+    }
+    match node.kind {
+        NodeKind::File => serve_file(state, &visit, &node, headers).await,
+        NodeKind::Folder if params.download.as_deref() == Some("zip") => Err(ApiError::new(
+            ProblemCode::BadRequest,
+            "folder downloads as zip are not available yet; download the files one by one",
+        )),
+        NodeKind::Folder => list_folder(state, &visit, &node, params.cursor.as_deref()).await,
+    }
+}
+
+/// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is.
+pub async fn get_link(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Query(params): Query<PublicParams>,
+    headers: HeaderMap,
+) -> Response {
+    visit(
+        &state,
+        &token,
+        &headers,
+        peer,
+        "/".to_owned(),
+        |visit| async { show(&state, visit, "", &params, &headers).await },
+    )
+    .await
+}
+
+/// `GET /s/{token}/{path}`: a file or folder inside a shared folder.
+pub async fn get_in_link(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((token, path)): Path<(String, String)>,
+    Query(params): Query<PublicParams>,
+    headers: HeaderMap,
+) -> Response {
+    let what = format!("/{path}");
+    visit(&state, &token, &headers, peer, what, |visit| async {
+        show(&state, visit, &path, &params, &headers).await
+    })
+    .await
+}
+
+/// Checks that a link takes uploads and returns the room an upload has.
+fn upload_room(visit: &Visit) -> ApiResult<Option<u64>> {
+    if visit.link.permission != LinkPermission::Upload {
+        return Err(ApiError::new(
+            ProblemCode::ReadOnly,
+            "this link does not take uploads",
+        ));
+    }
+    let quota = visit
+        .owner
+        .quota_bytes
+        .map(|quota| quota.saturating_sub(visit.owner.used_bytes));
+    Ok(match (quota, visit.link.max_upload_bytes) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+fn too_large(visit: &Visit, length: Option<u64>) -> ApiResult<()> {
+    match (visit.link.max_upload_bytes, length) {
+        (Some(limit), Some(length)) if length > limit => Err(ApiError::new(
+            ProblemCode::PayloadTooLarge,
+            format!("this link takes files of at most {limit} bytes"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Stores an upload under a free name in the link's folder; answers only its name and size.
+async fn receive<S, E>(
+    state: &AppState,
+    visit: &Visit,
+    name: NodeName,
+    body: S,
+    expect: Expectations,
+    declared: Option<&str>,
+) -> ApiResult<Response>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let stored = ingest(&state.blobs, body, expect).await?;
+    let content = stored.into_content(mime_for(name.as_str(), declared));
+    let target = ContentTarget::Named {
+        parent: NodeRef::Id(visit.node.id),
+        name,
+        mode: WriteMode::Rename,
+    };
+    let (node, _) = state
+        .store
+        .write_content(&visit.owner, target, content, None)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"name": node.name, "size": node.size})),
+    )
+        .into_response())
+}
+
+/// `PUT /s/{token}/{name}`: a raw upload to an upload-only link.
+pub async fn put_to_link(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((token, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let what = format!("upload {name}");
+    let (state, headers) = (&state, &headers);
+    visit(
+        state,
+        &token,
+        headers,
+        peer,
+        what,
+        move |visit| async move {
+            let room = upload_room(&visit)?;
+            let name = NodeName::new(name)
+                .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
+            let length = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            too_large(&visit, length)?;
+            let expect = Expectations {
+                length,
+                sha256: None,
+                room,
+            };
+            let declared = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            receive(
+                state,
+                &visit,
+                name,
+                body.into_data_stream(),
+                expect,
+                declared,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// `POST /s/{token}`: a `multipart/form-data` upload (field `file`) to an upload-only link.
+pub async fn post_to_link(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let state = &state;
+    visit(
+        state,
+        &token,
+        &headers,
+        peer,
+        "upload (form)".to_owned(),
+        move |visit| async move {
+            let room = upload_room(&visit)?;
+            let bad_form = |e: axum::extract::multipart::MultipartError| {
+                ApiError::new(ProblemCode::BadRequest, e.body_text())
+            };
+            while let Some(field) = form.next_field().await.map_err(bad_form)? {
+                if field.name() != Some("file") {
+                    continue;
+                }
+                let name = NodeName::new(field.file_name().unwrap_or_default())
+                    .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
+                let declared = field.content_type().map(str::to_owned);
+                let expect = Expectations {
+                    room,
+                    ..Default::default()
+                };
+                return receive(
+                    state,
+                    &visit,
+                    name,
+                    Box::pin(field),
+                    expect,
+                    declared.as_deref(),
+                )
+                .await;
+            }
+            Err(ApiError::new(
+                ProblemCode::BadRequest,
+                "the form has no `file` field",
+            ))
+        },
+    )
+    .await
+}
