@@ -4,6 +4,7 @@
 pub mod links;
 pub mod public;
 pub mod signed;
+pub mod zip;
 
 use axum::http::{HeaderMap, header};
 

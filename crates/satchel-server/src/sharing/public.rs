@@ -21,7 +21,7 @@ use crate::files::content::{mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
 use crate::state::AppState;
 
-/// `?download=zip` (not yet served) and listing pages.
+/// `?download=zip` for a folder as one archive, and listing pages.
 #[derive(Debug, Default, Deserialize)]
 pub struct PublicParams {
     pub download: Option<String>,
@@ -233,10 +233,12 @@ async fn show(
     }
     match node.kind {
         NodeKind::File => serve_file(state, &visit, &node, headers).await,
-        NodeKind::Folder if params.download.as_deref() == Some("zip") => Err(ApiError::new(
-            ProblemCode::BadRequest,
-            "folder downloads as zip are not available yet; download the files one by one",
-        )),
+        NodeKind::Folder if params.download.as_deref() == Some("zip") => {
+            if !state.store.count_download(visit.link.id).await? {
+                return Err(ApiError::bare(ProblemCode::DownloadLimit));
+            }
+            super::zip::folder_zip(state, visit.owner.clone(), node).await
+        }
         NodeKind::Folder => list_folder(state, &visit, &node, params.cursor.as_deref()).await,
     }
 }

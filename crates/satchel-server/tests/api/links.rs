@@ -320,6 +320,43 @@ async fn a_folder_link_lists_and_serves_what_is_inside_and_nothing_else() {
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let _ = outside;
+
+    // The whole folder as one zip, checked by another implementation (Python's zipfile).
+    app.upload(&ana, &id_of(&day), "big.bin", noise(3 << 20, 4))
+        .await;
+    let zip = visit(&app, &shared, "?download=zip").await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), zip.bytes().await.unwrap()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let check = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; z.extractall(sys.argv[2]); print(sorted(z.namelist()))"])
+        .arg(archive.path())
+        .arg(out.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "['Day 1/', 'Day 1/big.bin', 'Day 1/été 🎉.jpg', 'notes.txt']"
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("Day 1/big.bin")).unwrap(),
+        noise(3 << 20, 4)
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("Day 1/été 🎉.jpg")).unwrap(),
+        b"photo"
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("notes.txt")).unwrap(),
+        b"notes"
+    );
 }
 
 #[tokio::test]
