@@ -14,6 +14,8 @@
 #   edit          bytes each way for a 1-byte edit in the middle of an EDIT_MIB MiB file (the
 #                 clients' own counts, and the loopback interface's)
 #   idle-cpu      CPU seconds used by each of two idle live clients over IDLE_SECS
+#   idle sockets  server memory and CPU for IDLE_CONNECTIONS [2000] idle notification sockets
+#                 (bench/idle.py; needs python's websockets)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +33,7 @@ LIVE=()
 stop_live() { for pid in "${LIVE[@]}"; do kill "$pid" 2>/dev/null || true; done; LIVE=(); }
 trap 'stop_live; cleanup' EXIT
 
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 "$BIN" serve --listen 127.0.0.1:$PORT --data "$WORK/data" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -sf $S/healthz >/dev/null && break; sleep 0.1; done
@@ -90,6 +93,8 @@ stop_live
 # --- commit-to-notification -----------------------------------------------------------------
 if python3 -c 'import websockets' 2>/dev/null; then
   python3 "$ROOT/bench/notify.py" $S bench@example.org "bench password" 50 | sed 's/^/notify: /'
+  python3 "$ROOT/bench/idle.py" $S bench@example.org "bench password" "$SERVER_PID" \
+    "${IDLE_CONNECTIONS:-2000}" 30 | sed 's/^/idle sockets: /'
 fi
 
 # --- initial sync of many small files -------------------------------------------------------

@@ -130,7 +130,12 @@ pub async fn notifications(
             )
         })?;
     let (actor, expires) = authenticate(&state, token).await?;
+    // Clients send nothing but pongs and a close: small buffers keep thousands of idle sockets
+    // cheap (the default read buffer alone is 128 KiB per socket).
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
         .on_upgrade(move |socket| push(state, actor, expires, socket))
         .into_response())
 }
