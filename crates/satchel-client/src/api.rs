@@ -345,14 +345,18 @@ impl Client {
         self.json(|http| http.post(&url).json(&body)).await
     }
 
-    /// Commits a session; `sha256` if the init did not carry it.
+    /// Commits a session; `sha256` if the init did not carry it, and the file's modification time.
     pub async fn commit_upload(
         &self,
         upload: Uuid,
         sha256: Option<satchel_proto::Sha256>,
+        modified_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Node, ClientError> {
         let url = self.url(&format!("/api/v1/uploads/{upload}/commit"));
-        let body = satchel_proto::CommitUpload { sha256 };
+        let body = satchel_proto::CommitUpload {
+            sha256,
+            modified_at,
+        };
         self.json(|http| http.post(&url).json(&body)).await
     }
 
@@ -362,6 +366,7 @@ impl Client {
         to: &Destination<'_>,
         bytes: Bytes,
         sha256: satchel_proto::Sha256,
+        modified_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Node, ClientError> {
         let url = self.url("/api/v1/files/content");
         let parent = to.parent.to_string();
@@ -376,6 +381,9 @@ impl Client {
             }
             if let Some(rev) = &to.base_rev {
                 request = request.header("if-match", format!("\"{rev}\""));
+            }
+            if let Some(at) = modified_at {
+                request = request.header("x-modified-at", at.to_rfc3339());
             }
             request
         })

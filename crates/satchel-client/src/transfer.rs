@@ -137,11 +137,13 @@ pub async fn upload_file(
 ) -> Result<Uploaded, ClientError> {
     let before = tokio::fs::metadata(local).await?;
     let size = before.len();
+    // The file's modification time travels with it.
+    let modified: Option<chrono::DateTime<chrono::Utc>> = before.modified().ok().map(Into::into);
     if size <= SMALL_FILE {
-        return upload_small(client, local, to, progress).await;
+        return upload_small(client, local, to, modified, progress).await;
     }
     if let Some(cut) = index.and_then(|index| index.lookup(local)) {
-        return upload_known(client, local, to, cut, progress).await;
+        return upload_known(client, local, to, cut, modified, progress).await;
     }
     let (cut_tx, mut cut_rx) = tokio::sync::mpsc::channel::<FileChunk>(4 * LIST_PIECE);
     let path = local.to_path_buf();
@@ -225,7 +227,7 @@ pub async fn upload_file(
         });
     }
     sent += finish(client, local, upload, &cut).await?;
-    let node = with_retries(|| client.commit_upload(upload, Some(cut.sha256))).await?;
+    let node = with_retries(|| client.commit_upload(upload, Some(cut.sha256), modified)).await?;
     Ok(Uploaded {
         node,
         sent,
@@ -263,6 +265,7 @@ async fn upload_known(
     local: &Path,
     to: &Destination<'_>,
     cut: FileChunks,
+    modified: Option<chrono::DateTime<chrono::Utc>>,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
     if let Some(node) = to.holds(cut.sha256, cut.size) {
@@ -300,7 +303,7 @@ async fn upload_known(
         .try_fold(0u64, |total, size| async move { Ok(total + size) })
         .await?;
     sent += finish(client, local, session.upload_id, &cut).await?;
-    let node = with_retries(|| client.commit_upload(session.upload_id, None)).await?;
+    let node = with_retries(|| client.commit_upload(session.upload_id, None, modified)).await?;
     Ok(Uploaded {
         node,
         sent,
@@ -312,6 +315,7 @@ async fn upload_small(
     client: &Client,
     local: &Path,
     to: &Destination<'_>,
+    modified: Option<chrono::DateTime<chrono::Utc>>,
     progress: &dyn Progress,
 ) -> Result<Uploaded, ClientError> {
     let bytes = Bytes::from(tokio::fs::read(local).await?);
@@ -325,7 +329,7 @@ async fn upload_small(
             skipped: size,
         });
     }
-    let node = with_retries(|| client.put_content(to, bytes.clone(), sha256)).await?;
+    let node = with_retries(|| client.put_content(to, bytes.clone(), sha256, modified)).await?;
     progress.advance(size);
     Ok(Uploaded {
         node,

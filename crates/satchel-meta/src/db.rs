@@ -75,12 +75,12 @@ impl std::fmt::Debug for Store {
 
 /// A write transaction: a pooled transaction of its own (PostgreSQL), or a turn in the group-commit
 /// batch (SQLite). Dropping it without `commit` undoes its changes.
-pub(crate) enum WriteTx<'a> {
+pub(crate) enum WriteTx {
     Own(Transaction<'static, Any>),
-    Grouped(Turn<'a>),
+    Grouped(Turn),
 }
 
-impl WriteTx<'_> {
+impl WriteTx {
     /// The connection to run the operation's statements on.
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         match self {
@@ -184,7 +184,7 @@ impl Store {
     }
 
     /// Begins a write transaction (on SQLite: waits for the writer's turn).
-    pub(crate) async fn write(&self) -> Result<WriteTx<'_>> {
+    pub(crate) async fn write(&self) -> Result<WriteTx> {
         Ok(match &self.group {
             Some(group) => WriteTx::Grouped(group.begin().await?),
             None => WriteTx::Own(self.pool.begin().await?),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use sqlx::any::Any;
 use sqlx::pool::PoolConnection;
 use sqlx::{AnyConnection, AnyPool, Executor};
-use tokio::sync::{Mutex, MutexGuard, oneshot};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::{Result, StoreError};
 
@@ -30,56 +30,81 @@ pub(crate) struct WriterState {
 }
 
 /// The writer of one SQLite database.
+///
+/// Every step that changes the connection's transaction state (`BEGIN`, `SAVEPOINT`, `RELEASE`,
+/// `COMMIT`) runs in a task that owns the lock, so a request dropped half-way (a client that went
+/// away) can never leave the connection in a state this bookkeeping does not know about.
 pub(crate) struct GroupWriter {
     pool: AnyPool,
-    state: Mutex<WriterState>,
+    state: Arc<Mutex<WriterState>>,
 }
 
 /// One write operation's turn on the shared connection.
-pub(crate) struct Turn<'a> {
-    writer: &'a Arc<GroupWriter>,
-    guard: Option<MutexGuard<'a, WriterState>>,
+pub(crate) struct Turn {
+    writer: Arc<GroupWriter>,
+    guard: Option<OwnedMutexGuard<WriterState>>,
 }
 
 impl GroupWriter {
     pub(crate) fn new(pool: AnyPool) -> Arc<Self> {
         Arc::new(Self {
             pool,
-            state: Mutex::default(),
+            state: Arc::default(),
         })
     }
 
     /// Hands the writer's connection back to the pool (before the pool closes), after the batch in
     /// progress, if any, has committed.
     pub(crate) async fn release(&self) {
-        let mut guard = self.state.lock().await;
-        if guard.in_tx && guard.waiting.is_empty() && settle(&mut guard).await.is_ok() {
-            let _ = connection(&mut guard).execute("COMMIT").await;
-            guard.in_tx = false;
-        }
+        let mut guard = self.state.clone().lock_owned().await;
+        close_if_idle(&mut guard).await;
         guard.conn = None;
     }
 
     /// Waits for the writer's turn and opens a savepoint for one operation.
-    pub(crate) async fn begin(self: &Arc<Self>) -> Result<Turn<'_>> {
-        let mut guard = self.state.lock().await;
-        settle(&mut guard).await?;
-        if !guard.in_tx {
-            if guard.conn.is_none() {
-                guard.conn = Some(self.pool.acquire().await?);
+    pub(crate) async fn begin(self: &Arc<Self>) -> Result<Turn> {
+        let guard = self.state.clone().lock_owned().await;
+        let (deliver, delivered) = oneshot::channel();
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut guard = guard;
+            match open_savepoint(&pool, &mut guard).await {
+                Ok(()) => {
+                    if let Err(Ok(mut guard)) = deliver.send(Ok(guard)) {
+                        // The request went away while it waited: undo its (empty) savepoint.
+                        guard.abandoned = true;
+                        close_if_idle(&mut guard).await;
+                    }
+                }
+                Err(error) => {
+                    let _ = deliver.send(Err(error));
+                }
             }
-            connection(&mut guard).execute("BEGIN IMMEDIATE").await?;
-            guard.in_tx = true;
-        }
-        connection(&mut guard).execute("SAVEPOINT op").await?;
+        });
+        let guard = delivered
+            .await
+            .map_err(|_| StoreError::CommitFailed("the writer task ended".to_owned()))??;
         Ok(Turn {
-            writer: self,
+            writer: Arc::clone(self),
             guard: Some(guard),
         })
     }
 }
 
-fn connection<'g>(state: &'g mut MutexGuard<'_, WriterState>) -> &'g mut AnyConnection {
+async fn open_savepoint(pool: &AnyPool, state: &mut WriterState) -> Result<()> {
+    settle(state).await?;
+    if !state.in_tx {
+        if state.conn.is_none() {
+            state.conn = Some(pool.acquire().await?);
+        }
+        connection(state).execute("BEGIN IMMEDIATE").await?;
+        state.in_tx = true;
+    }
+    connection(state).execute("SAVEPOINT op").await?;
+    Ok(())
+}
+
+fn connection(state: &mut WriterState) -> &mut AnyConnection {
     state
         .conn
         .as_deref_mut()
@@ -87,7 +112,7 @@ fn connection<'g>(state: &'g mut MutexGuard<'_, WriterState>) -> &'g mut AnyConn
 }
 
 /// Undoes an abandoned operation, so the batch holds only finished ones.
-async fn settle(state: &mut MutexGuard<'_, WriterState>) -> Result<()> {
+async fn settle(state: &mut WriterState) -> Result<()> {
     if state.abandoned {
         connection(state)
             .execute("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op")
@@ -97,7 +122,16 @@ async fn settle(state: &mut MutexGuard<'_, WriterState>) -> Result<()> {
     Ok(())
 }
 
-impl Turn<'_> {
+/// Commits the open batch if nobody waits on it (after an abandoned operation), so the database is
+/// not left locked.
+async fn close_if_idle(state: &mut WriterState) {
+    if state.in_tx && state.waiting.is_empty() && settle(state).await.is_ok() {
+        let _ = connection(state).execute("COMMIT").await;
+        state.in_tx = false;
+    }
+}
+
+impl Turn {
     /// The shared connection, inside this operation's savepoint.
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         connection(
@@ -113,23 +147,24 @@ impl Turn<'_> {
             .guard
             .take()
             .unwrap_or_else(|| unreachable!("a live turn holds the lock"));
-        if let Err(error) = connection(&mut guard).execute("RELEASE SAVEPOINT op").await {
-            guard.abandoned = true;
-            return Err(error.into());
-        }
+        let writer = Arc::clone(&self.writer);
         let (done, committed) = oneshot::channel();
-        guard.waiting.push(done);
-        let leader = guard.waiting.len() == 1;
-        drop(guard);
-        if leader {
-            // Queue behind every writer already waiting: they join this batch. The commit runs as
-            // its own task so that a cancelled request cannot strand the batch.
-            let writer = Arc::clone(self.writer);
-            tokio::spawn(async move {
-                let mut guard = writer.state.lock().await;
+        tokio::spawn(async move {
+            if let Err(error) = connection(&mut guard).execute("RELEASE SAVEPOINT op").await {
+                guard.abandoned = true;
+                close_if_idle(&mut guard).await;
+                let _ = done.send(Err(error.to_string()));
+                return;
+            }
+            guard.waiting.push(done);
+            let leader = guard.waiting.len() == 1;
+            drop(guard);
+            if leader {
+                // Queue behind every writer already waiting: they join this batch.
+                let mut guard = writer.state.clone().lock_owned().await;
                 commit_batch(&mut guard).await;
-            });
-        }
+            }
+        });
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(StoreError::CommitFailed(message)),
@@ -138,7 +173,7 @@ impl Turn<'_> {
     }
 }
 
-async fn commit_batch(state: &mut MutexGuard<'_, WriterState>) {
+async fn commit_batch(state: &mut WriterState) {
     let outcome = match settle(state).await {
         Ok(()) => connection(state)
             .execute("COMMIT")
@@ -157,7 +192,7 @@ async fn commit_batch(state: &mut MutexGuard<'_, WriterState>) {
     }
 }
 
-impl Drop for Turn<'_> {
+impl Drop for Turn {
     /// An operation that ends without `commit` (an error, a cancelled request) is undone by whoever
     /// writes next; if nobody else has work in this batch, a janitor closes the transaction so the
     /// database is not left locked.
@@ -166,17 +201,8 @@ impl Drop for Turn<'_> {
             return;
         };
         guard.abandoned = true;
-        let idle = guard.waiting.is_empty();
-        drop(guard);
-        if idle {
-            let writer = Arc::clone(self.writer);
-            tokio::spawn(async move {
-                let mut guard = writer.state.lock().await;
-                if guard.in_tx && guard.waiting.is_empty() && settle(&mut guard).await.is_ok() {
-                    let _ = connection(&mut guard).execute("COMMIT").await;
-                    guard.in_tx = false;
-                }
-            });
+        if guard.waiting.is_empty() {
+            tokio::spawn(async move { close_if_idle(&mut guard).await });
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Changing the tree. Every operation here is one write transaction that takes the namespace's next
 //! sequence number first, makes its change, journals it, and commits — or changes nothing.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use satchel_proto::{ChangeOp, ChunkSpec, Node, NodeKind, NodeName, NodeRef, OnConflict, Sha256};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -50,6 +50,8 @@ pub struct NewContent {
     pub chunks: Vec<ChunkSpec>,
     /// The bytes of the single chunk of a small file (at most [`crate::MAX_INLINE_CHUNK`]).
     pub inline: Option<Vec<u8>>,
+    /// When the writer last changed the file (its local modification time); now when unknown.
+    pub modified_at: Option<DateTime<Utc>>,
 }
 
 /// How many numbered names to try before giving up on `on_conflict: rename`.
@@ -158,7 +160,7 @@ async fn insert_node(
     let inserted = sqlx::query(
         "INSERT INTO nodes (id, ns_id, owner_id, parent_id, kind, name, name_key, rev, size, sha256, \
          mime, version, created_at, modified_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id.to_string())
     .bind(actor.ns_id.to_string())
@@ -173,6 +175,11 @@ async fn insert_node(
     .bind(content.and_then(|(c, _)| c.mime.clone()))
     .bind(content.map(|(_, version)| version))
     .bind(now)
+    .bind(
+        content
+            .and_then(|(c, _)| c.modified_at)
+            .map_or(now, micros),
+    )
     .execute(conn)
     .await;
     match inserted {
@@ -551,6 +558,7 @@ async fn copy_one(
                 mime: source.mime.clone(),
                 chunks: Vec::new(),
                 inline: None,
+                modified_at: None,
             };
             let id = insert_node(
                 conn,
@@ -622,7 +630,7 @@ pub(crate) async fn write_content_in(
             .bind(content.sha256.to_hex())
             .bind(content.mime.clone())
             .bind(version)
-            .bind(micros(Utc::now()))
+            .bind(micros(content.modified_at.unwrap_or_else(Utc::now)))
             .execute(&mut *conn)
             .await?;
             insert_version(conn, row.id, version, content, actor.device.as_deref()).await?;

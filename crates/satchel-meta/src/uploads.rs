@@ -356,6 +356,7 @@ impl Store {
         actor: &Actor,
         id: Uuid,
         sha256: Option<Sha256>,
+        modified_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
         let conn = w.conn();
@@ -431,6 +432,7 @@ impl Store {
             mime: head.try_get("mime")?,
             chunks,
             inline: None,
+            modified_at,
         };
         let base_rev: Option<String> = head.try_get("base_rev")?;
         let (node, created) =

@@ -251,4 +251,8 @@ pub struct CommitUpload {
     /// The whole file's SHA-256, if the init did not carry it.
     #[serde(default)]
     pub sha256: Option<crate::Sha256>,
+    /// The file's modification time on the writer's disk (kept as the node's `modified_at`, so
+    /// downloads and sync clients can give it back); now when absent.
+    #[serde(default)]
+    pub modified_at: Option<DateTime<Utc>>,
 }

@@ -240,11 +240,24 @@ async fn two_devices_converge_through_edits_moves_deletes_and_conflicts() {
     std::fs::write(laptop.path("photo.jpg"), noise(3 << 20, 1)).unwrap();
     std::fs::write(laptop.path("empty"), b"").unwrap();
     std::fs::write(desk.path("photo.jpg"), noise(3 << 20, 1)).unwrap();
+    let written_long_ago = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(laptop.path("docs/plan.txt"))
+        .unwrap()
+        .set_modified(written_long_ago)
+        .unwrap();
     let first = laptop.sync();
     assert_eq!(first["uploaded"], 4);
     let second = desk.sync();
     assert_eq!(second["downloaded"], 3, "{second}");
     assert_eq!(second["sent_bytes"], 0);
+    // Modification times travel with the files.
+    let modified = std::fs::metadata(desk.path("docs/plan.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified, written_long_ago);
     settle(&[&laptop, &desk]);
 
     // A rename and a folder move on one side are moves on the server (same ids).

@@ -76,6 +76,24 @@ fn expectations(headers: &HeaderMap, room: Option<u64>) -> ApiResult<Expectation
     })
 }
 
+/// `X-Modified-At` (RFC 3339): the file's modification time on the writer's disk, kept as the
+/// node's `modified_at` so that downloads and sync clients can give it back.
+fn modified_at(headers: &HeaderMap) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    headers
+        .get("x-modified-at")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| chrono::DateTime::parse_from_rfc3339(text.trim()).ok())
+                .map(|at| at.with_timezone(&chrono::Utc))
+                .ok_or_else(|| {
+                    ApiError::new(ProblemCode::BadRequest, "X-Modified-At is an RFC 3339 time")
+                })
+        })
+        .transpose()
+}
+
 /// Bytes the owner may still add, counting back the file a write would replace.
 fn room(actor: &Actor, replaced: Option<&Node>) -> Option<u64> {
     let freed = replaced.and_then(|node| node.size).unwrap_or(0);
@@ -167,10 +185,12 @@ pub async fn put_by_name(
     body: Body,
 ) -> ApiResult<Response> {
     let mode = write_mode(params.on_conflict.as_deref())?;
+    let modified_at = modified_at(&headers)?;
     let replaced = replaced_file(&state, &actor, params.parent_id, &params.name, mode).await?;
     let expect = expectations(&headers, room(&actor, replaced.as_ref()))?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
-    let content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
+    let mut content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
+    content.modified_at = modified_at;
     let target = ContentTarget::Named {
         parent: params.parent_id,
         name: params.name,
@@ -208,10 +228,12 @@ pub async fn put_by_id(
             format!("the node is at rev {}", node.rev),
         ));
     }
+    let modified_at = modified_at(&headers)?;
     let expect = expectations(&headers, room(&actor, Some(&node)))?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
-    let content =
+    let mut content =
         stored.into_content(mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()));
+    content.modified_at = modified_at;
     let (node, created) = state
         .store
         .write_content(

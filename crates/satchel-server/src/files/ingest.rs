@@ -52,6 +52,7 @@ impl Ingested {
             mime,
             chunks: self.chunks,
             inline: self.inline,
+            modified_at: None,
         }
     }
 }

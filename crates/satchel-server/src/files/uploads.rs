@@ -252,7 +252,7 @@ pub async fn commit(
     };
     let (node, _) = state
         .store
-        .commit_upload(&actor, upload_id(&id)?, request.sha256)
+        .commit_upload(&actor, upload_id(&id)?, request.sha256, request.modified_at)
         .await?;
     Ok((StatusCode::CREATED, Json(node)).into_response())
 }

@@ -87,3 +87,30 @@ async fn failing_writes_in_a_busy_moment_change_nothing_else() {
         "only the writes that succeeded are journaled"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_abandoned_mid_write_leave_the_database_writable() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    // Clients that give up after a few hundred microseconds, at every point of the write path.
+    for round in 0..10u64 {
+        let attempts = (0..40u64).map(|i| {
+            app.request(&ana, reqwest::Method::POST, "/api/v1/folders")
+                .timeout(std::time::Duration::from_micros(
+                    200 + 50 * ((round * 40 + i) % 20),
+                ))
+                .json(&serde_json::json!({"parent_id": "root", "name": format!("f{round}-{i}")}))
+                .send()
+        });
+        futures_util::future::join_all(attempts).await;
+    }
+    // Every write still goes through, and the journal holds every folder that was created.
+    let names: Vec<String> = (0..20).map(|i| format!("after {i}")).collect();
+    let writes = names.iter().map(|name| app.mkdir(&ana, "root", name));
+    futures_util::future::join_all(writes).await;
+    let listed = app.names(&ana, "root").await;
+    assert!(listed.iter().filter(|n| n.starts_with("after ")).count() == 20);
+    let changes = app.get(&ana, "/api/v1/changes?limit=2000").await;
+    let changes = crate::helpers::expect_json(changes, reqwest::StatusCode::OK).await;
+    assert_eq!(changes["changes"].as_array().unwrap().len(), listed.len());
+}

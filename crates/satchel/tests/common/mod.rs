@@ -49,8 +49,15 @@ impl Server {
                     .to_owned();
             }
         };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep draining the log so the server never blocks on a full pipe; errors are shown with
+        // the test's output.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("ERROR") {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
         Server {
             child,
             base: format!("http://{address}"),
