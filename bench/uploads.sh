@@ -6,7 +6,8 @@
 #   the upload whose peak server RSS is reported (0 skips it); SATCHEL_BIN [target/release/satchel].
 #
 # Measures (medians; MB = 10^6 bytes; "wire" = bytes counted on the loopback interface):
-#   put-1g        `satchel put` of a new 1 GiB file vs `curl -T` to the raw API vs nginx PUT
+#   put-1g        `satchel put` of a new 1 GiB file vs `curl -T` to the raw API vs nginx PUT (which
+#                 writes to the page cache) vs `dd conv=fdatasync` (the disk's durable rate)
 #   reput-1g      `satchel put` of the same 1 GiB file again (a new name, so the server is asked),
 #                 and to the same path (the client sees the same content and sends nothing); the
 #                 local index of already-cut files spares reading it again
@@ -44,15 +45,19 @@ for i in $(seq 1 "$RUNS"); do
 done
 BYTES=$((BIG_MIB * 1048576))
 mbps() { awk -v b="$BYTES" -v t="$1" 'BEGIN {printf "%.0f", b / t / 1e6}'; }
-cli=() api=() ngx=()
+cli=() api=() ngx=() ddf=()
 for i in $(seq 1 "$RUNS"); do
   sync; t0=$(now); put "$WORK/cli-$i.bin" /cli-$i.bin >/dev/null; t1=$(now); cli+=("$(echo "$t1 - $t0" | bc)")
   sync; api+=("$(curl -sf -o /dev/null -w '%{time_total}' -T "$WORK/api-$i.bin" -H "authorization: Bearer $TOKEN" "$S/api/v1/files/content?parent_id=root&name=api-$i.bin")")
   sync; ngx+=("$(curl -sf -o /dev/null -w '%{time_total}' -T "$WORK/nginx-$i.bin" "$NGINX/satchel-upbench/nginx-$i.bin")")
+  # The disk's durable write rate, on the server's disk: what an upload that survives a crash can reach.
+  sync; t0=$(now); dd if="$WORK/nginx-$i.bin" of="$WORK/data/dd-$i.bin" bs=4M conv=fdatasync status=none; t1=$(now)
+  ddf+=("$(echo "$t1 - $t0" | bc)"); rm -f "$WORK/data/dd-$i.bin"
 done
 result put-1g-satchel-cli "$(mbps "$(printf '%s\n' "${cli[@]}" | median)")" "MB/s  (chunk, hash, 4 parallel chunk PUTs, commit; runs: ${cli[*]} s)"
 result put-1g-raw-api "$(mbps "$(printf '%s\n' "${api[@]}" | median)")" "MB/s  (curl -T to PUT /files/content; runs: ${api[*]} s)"
 result put-1g-nginx "$(mbps "$(printf '%s\n' "${ngx[@]}" | median)")" "MB/s  (page cache, no fsync; runs: ${ngx[*]} s)"
+result put-1g-dd-fdatasync "$(mbps "$(printf '%s\n' "${ddf[@]}" | median)")" "MB/s  (dd conv=fdatasync of the same file on the same disk; runs: ${ddf[*]} s)"
 
 w0=$(wire); t0=$(now); put "$WORK/cli-1.bin" /again-1.bin >/dev/null; t1=$(now); w1=$(wire)
 result reput-1g-new-name "$(echo "$t1 - $t0" | bc)" "s, $(( (w1 - w0) / 1024 )) KiB on the wire (server asked; every chunk already there)"
