@@ -63,6 +63,9 @@ pub struct Store {
     group: Option<Arc<GroupWriter>>,
     /// Announces each namespace whose journal grew, after the commit (see [`Store::subscribe`]).
     changes: tokio::sync::broadcast::Sender<Uuid>,
+    /// On PostgreSQL: this process's id in `NOTIFY` payloads, and the task that hears the other
+    /// servers' announcements (see `fanout.rs`).
+    fanout: Option<Arc<crate::fanout::Fanout>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,11 +146,16 @@ impl Store {
             .await?;
         let group = (backend == Backend::Sqlite).then(|| GroupWriter::new(pool.clone()));
         let (changes, _) = tokio::sync::broadcast::channel(1024);
+        let fanout = match backend {
+            Backend::Postgres => Some(crate::fanout::Fanout::start(&url, changes.clone()).await?),
+            Backend::Sqlite => None,
+        };
         let store = Store {
             pool,
             backend,
             group,
             changes,
+            fanout,
         };
         store.migrate().await?;
         Ok(store)
@@ -162,6 +170,9 @@ impl Store {
     /// Tells subscribers that `ns` changed (after the commit that changed it).
     pub(crate) fn announce(&self, ns: Uuid) {
         let _ = self.changes.send(ns);
+        if let Some(fanout) = &self.fanout {
+            fanout.publish(&self.pool, ns);
+        }
     }
 
     /// The engine behind this store.
@@ -179,6 +190,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(group) = &self.group {
             group.release().await;
+        }
+        if let Some(fanout) = &self.fanout {
+            fanout.stop();
         }
         self.pool.close().await;
     }

@@ -17,6 +17,7 @@ mod accounts;
 mod cursor;
 mod db;
 mod error;
+mod fanout;
 mod gc;
 mod group;
 mod journal;

@@ -1,0 +1,142 @@
+//! Several `satchel serve` processes on one PostgreSQL database and one chunk store behave as one
+//! service. Runs when `SATCHEL_TEST_DATABASE_URL` names a PostgreSQL server (as `.ci/run` does);
+//! on the embedded default there is nothing to share.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, noise};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sha2::Digest;
+use tokio_tungstenite::tungstenite::Message;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn login(http: &reqwest::Client, server: &Server, email: &str) -> String {
+    let answer: Value = http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
+    if !std::env::var("SATCHEL_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        eprintln!("skipped: set SATCHEL_TEST_DATABASE_URL to a PostgreSQL server");
+        return;
+    }
+    let data = common::data_dir().await;
+    let one = Server::start(data.path());
+    let two = Server::start(data.path());
+    let http = reqwest::Client::new();
+    let registered = http
+        .post(format!("{}/api/v1/auth/register", one.base))
+        .json(&json!({"email": "ana@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    // A token from one server works on the other (the signing key lives in the database).
+    let token = login(&http, &one, "ana@example.org").await;
+
+    // A client listening on server 1 hears a change made through server 2.
+    let url = format!(
+        "{}/api/v1/notifications?access_token={token}",
+        one.base.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let made = http
+        .post(format!("{}/api/v1/folders", two.base))
+        .bearer_auth(&token)
+        .json(&json!({"parent_id": "root", "name": "made on two"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let heard = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(message) = socket.next().await {
+            if let Message::Text(text) = message.unwrap()
+                && text.contains("changed")
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(heard, Ok(true), "no notification within a second");
+
+    // An upload begun on server 1 is finished and committed on server 2.
+    let bytes = noise(3 << 20, 5);
+    let halves = [&bytes[..1 << 20], &bytes[1 << 20..]];
+    let sha = |b: &[u8]| hex_of(&sha2::Sha256::digest(b));
+    let init: Value = http
+        .post(format!("{}/api/v1/uploads", one.base))
+        .bearer_auth(&token)
+        .json(&json!({
+            "parent_id": "root", "name": "both.bin", "size": bytes.len(), "sha256": sha(&bytes),
+            "chunks": halves.iter().map(|h| json!({"sha256": sha(h), "size": h.len()})).collect::<Vec<_>>(),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload = init["upload_id"].as_str().unwrap().to_owned();
+    for (index, (server, half)) in [(&one, halves[0]), (&two, halves[1])]
+        .into_iter()
+        .enumerate()
+    {
+        let sent = http
+            .put(format!(
+                "{}/api/v1/uploads/{upload}/chunks/{index}",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .body(half.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            sent.status().is_success(),
+            "chunk {index}: {}",
+            sent.status()
+        );
+    }
+    let committed = http
+        .post(format!("{}/api/v1/uploads/{upload}/commit", two.base))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(committed.status(), 201);
+    let node: Value = committed.json().await.unwrap();
+    let fetched = http
+        .get(format!(
+            "{}/api/v1/files/{}/content",
+            one.base,
+            node["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(fetched.as_ref() == bytes.as_slice());
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
