@@ -390,6 +390,27 @@ impl Client {
         .await
     }
 
+    /// Makes a public link.
+    pub async fn create_link(
+        &self,
+        link: &satchel_proto::CreateLink,
+    ) -> Result<satchel_proto::LinkInfo, ClientError> {
+        let url = self.url("/api/v1/links");
+        self.json(|http| http.post(&url).json(link)).await
+    }
+
+    /// The user's public links.
+    pub async fn links(&self) -> Result<Vec<satchel_proto::LinkInfo>, ClientError> {
+        let page: Page<satchel_proto::LinkInfo> = self.get("/api/v1/links").await?;
+        Ok(page.entries)
+    }
+
+    /// Deletes a public link.
+    pub async fn delete_link(&self, id: Uuid) -> Result<(), ClientError> {
+        let url = self.url(&format!("/api/v1/links/{id}"));
+        self.send(|http| http.delete(&url)).await.map(drop)
+    }
+
     /// A cursor at the newest journal entry.
     pub async fn changes_latest(&self) -> Result<CursorEnvelope, ClientError> {
         self.get("/api/v1/changes/latest").await

@@ -10,12 +10,14 @@ mod name;
 mod node;
 mod problem;
 mod requests;
+mod sharing;
 
 pub use hash::Sha256;
 pub use name::{NameError, NodeName, name_key};
 pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, VersionInfo};
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;
+pub use sharing::{CreateLink, LinkInfo};
 
 /// Default page size of every list (`?limit=`).
 pub const DEFAULT_PAGE_LIMIT: u32 = 500;

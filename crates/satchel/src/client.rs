@@ -100,6 +100,31 @@ pub enum ClientCommand {
     },
     /// What a synced folder has pending, in conflict, or failing (no network needed).
     Status { dir: PathBuf },
+    /// Make a public link to a file or folder and print its URL.
+    Share {
+        path: String,
+        /// Visitors must send this password.
+        #[arg(long)]
+        password: Option<String>,
+        /// The link stops working after this long: `30m`, `12h`, `7d`.
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// The link stops working after this many downloads.
+        #[arg(long)]
+        max_downloads: Option<u64>,
+        /// An upload-only link to a folder: visitors can add files, never see any.
+        #[arg(long)]
+        upload: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List your public links.
+    Links {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a public link (by its id or URL).
+    Unshare { link: String },
 }
 
 /// Small files uploaded at once by `put`: each is one request that mostly waits for the server's
@@ -285,6 +310,23 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
     }
 }
 
+/// `30m`, `12h`, `7d`, `90s`.
+fn parse_duration(text: &str) -> anyhow::Result<chrono::Duration> {
+    let text = text.trim();
+    let split = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| anyhow!("a duration is a number and a unit: 30m, 12h, 7d"))?;
+    Ok(match unit {
+        "s" => chrono::Duration::seconds(number),
+        "m" => chrono::Duration::minutes(number),
+        "h" => chrono::Duration::hours(number),
+        "d" => chrono::Duration::days(number),
+        _ => bail!("a duration's unit is s, m, h or d: 30m, 12h, 7d"),
+    })
+}
+
 /// This computer's name: the host name, or `satchel-cli`.
 fn device_name() -> String {
     std::fs::read_to_string("/etc/hostname")
@@ -420,6 +462,69 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
                     println!("{}", node.path);
                 }
             }
+        }
+        ClientCommand::Share {
+            path,
+            password,
+            expires_in,
+            max_downloads,
+            upload,
+            json,
+        } => {
+            let node = must_find(client, &path).await?;
+            let expires_at = expires_in
+                .map(|text| parse_duration(&text).map(|d| chrono::Utc::now() + d))
+                .transpose()?;
+            let link = client
+                .create_link(&satchel_proto::CreateLink {
+                    node_id: node.id.to_string(),
+                    permission: upload.then(|| "upload".to_owned()),
+                    expires_at,
+                    password,
+                    max_downloads,
+                    max_upload_bytes: None,
+                })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&link)?);
+            } else {
+                println!("{}", link.url);
+            }
+        }
+        ClientCommand::Links { json } => {
+            let links = client.links().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&links)?);
+            } else {
+                for link in links {
+                    let mut notes = vec![format!("{} downloads", link.download_count)];
+                    if let Some(max) = link.max_downloads {
+                        notes[0] = format!("{} of {max} downloads", link.download_count);
+                    }
+                    if let Some(at) = link.expires_at {
+                        notes.push(format!("expires {}", at.format("%Y-%m-%d %H:%M")));
+                    }
+                    if link.has_password {
+                        notes.push("password".to_owned());
+                    }
+                    if link.permission == "upload" {
+                        notes.push("upload-only".to_owned());
+                    }
+                    if link.disabled {
+                        notes.push("disabled".to_owned());
+                    }
+                    println!("{}  {}  ({})", link.id, link.url, notes.join(", "));
+                }
+            }
+        }
+        ClientCommand::Unshare { link } => {
+            let links = client.links().await?;
+            let found = links
+                .iter()
+                .find(|l| l.id.to_string() == link || l.url == link || l.token == link)
+                .ok_or_else(|| anyhow!("no such link: {link} (see `satchel links`)"))?;
+            client.delete_link(found.id).await?;
+            println!("deleted {}", found.url);
         }
         ClientCommand::Login { .. }
         | ClientCommand::Logout

@@ -362,3 +362,46 @@ async fn quota_errors_say_how_much_is_used() {
     assert!(!success);
     assert!(err.contains("quota exceeded: 0 B of 1.0 MiB used"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_links_and_unshare() {
+    let data = common::data_dir().await;
+    let server = Server::start(data.path());
+    register(&server, "ana@example.org").await;
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("config");
+    ok(
+        &config,
+        &["login", &server.base, "--email", "ana@example.org"],
+    );
+    let file = work.path().join("menu.txt");
+    std::fs::write(&file, b"soup of the day").unwrap();
+    ok(&config, &["put", file.to_str().unwrap(), "/"]);
+
+    let url = ok(
+        &config,
+        &[
+            "share",
+            "/menu.txt",
+            "--expires-in",
+            "7d",
+            "--max-downloads",
+            "3",
+        ],
+    );
+    let url = url.trim();
+    assert!(url.starts_with(&format!("{}/s/", server.base)), "{url}");
+    let fetched = reqwest::get(url).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"soup of the day");
+    let listed = ok(&config, &["links"]);
+    assert!(
+        listed.contains(url) && listed.contains("1 of 3 downloads") && listed.contains("expires"),
+        "{listed}"
+    );
+    let (success, _, err) = satchel(&config, &["share", "/menu.txt", "--expires-in", "soon"]);
+    assert!(!success && err.contains("30m, 12h, 7d"), "{err}");
+    ok(&config, &["unshare", url]);
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 404);
+    assert!(!ok(&config, &["links"]).contains(url));
+}

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use satchel_meta::{LinkChanges, LinkPermission, LinkRecord, NewLink};
-use satchel_proto::{NodeRef, Page, Problem, ProblemCode};
+use satchel_proto::{CreateLink, LinkInfo, NodeRef, Page, Problem, ProblemCode};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
@@ -15,27 +15,6 @@ use crate::accounts::tokens::{random_token, refresh_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, Authed, node_ref};
 use crate::state::AppState;
-
-/// A link as its owner sees it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LinkInfo {
-    pub id: Uuid,
-    /// The secret part of the URL (at least 128 random bits).
-    pub token: String,
-    /// `BASE/s/TOKEN`.
-    pub url: String,
-    pub node_id: Uuid,
-    /// `view` or `upload`.
-    pub permission: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub max_downloads: Option<u64>,
-    pub download_count: u64,
-    pub max_upload_bytes: Option<u64>,
-    pub disabled: bool,
-    /// Whether visitors must send `X-Share-Password`.
-    pub has_password: bool,
-    pub created_at: DateTime<Utc>,
-}
 
 fn info(link: LinkRecord, base: &str) -> LinkInfo {
     LinkInfo {
@@ -52,22 +31,6 @@ fn info(link: LinkRecord, base: &str) -> LinkInfo {
         has_password: link.password_hash.is_some(),
         created_at: link.created_at,
     }
-}
-
-/// `POST /api/v1/links`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateLink {
-    /// A node id, or `root`.
-    #[schema(value_type = String)]
-    pub node_id: String,
-    /// `view` (default) or `upload` (folders only: visitors may add files, never list or read).
-    pub permission: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub password: Option<String>,
-    pub max_downloads: Option<u64>,
-    /// Largest file an upload link accepts, in bytes.
-    pub max_upload_bytes: Option<u64>,
 }
 
 /// A field that may be absent (leave it), `null` (clear it) or a value (set it).
