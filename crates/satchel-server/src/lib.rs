@@ -30,7 +30,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let draining = state.draining.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Draining first: load balancers see /readyz fail, sockets and long polls end with a hint to
+    // reconnect (elsewhere), then in-flight requests finish.
+    let shutdown = async move {
+        shutdown.await;
+        draining.send_replace(true);
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -24,12 +24,28 @@ pub struct AppState {
     pub link_limiter: Arc<RateLimiter>,
     /// The keys that sign download URLs, by key id; the first signs.
     pub url_keys: Arc<Vec<(String, Vec<u8>)>>,
+    /// Turns `true` when the server begins shutting down: `/readyz` answers 503, notification
+    /// sockets close with "reconnect", long polls return.
+    pub draining: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
 const JWT_SECRET_SETTING: &str = "jwt_secret";
 
 impl AppState {
+    /// Resolves once the server starts shutting down.
+    pub async fn drained(&self) {
+        let mut draining = self.draining.subscribe();
+        loop {
+            if *draining.borrow_and_update() {
+                return;
+            }
+            if draining.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
     /// Opens the stores named by `config` (running migrations) and loads or creates the signing key.
     pub async fn open(config: ServerConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data)?;
@@ -70,6 +86,7 @@ impl AppState {
             decoy_hash: Arc::new(decoy_hash),
             link_limiter: Arc::new(link_limiter),
             url_keys: Arc::new(url_keys),
+            draining: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 }

@@ -135,6 +135,10 @@ fn public_links() -> axum::Router<AppState> {
 
 /// Ready when the database answers and the chunk store takes writes.
 async fn ready(State(state): State<AppState>) -> Response {
+    if *state.draining.borrow() {
+        let body = serde_json::json!({"status": "draining"});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let database = state.store.ping().await;
     let blobs = state.blobs.check().await;
     match (database, blobs) {

@@ -27,6 +27,8 @@ const MAX_WAIT_SECS: u64 = 120;
 const PING_EVERY: Duration = Duration::from_secs(25);
 /// Close code sent when the access token behind a socket expires (reconnect with a fresh token).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+/// WebSocket close code for "the server is restarting": reconnect (RFC 6455 registry, 1012).
+const CLOSE_RESTARTING: u16 = 1012;
 
 /// `?cursor=&timeout=` of the long poll.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -77,8 +79,15 @@ pub async fn wait(
         return Ok(Json(Waited { changed: true }));
     }
     let deadline = tokio::time::Instant::now() + timeout;
+    let drained = state.drained();
+    tokio::pin!(drained);
     loop {
-        match tokio::time::timeout_at(deadline, announcements.recv()).await {
+        let announcement = tokio::select! {
+            next = tokio::time::timeout_at(deadline, announcements.recv()) => next,
+            // Shutting down: answer now, so the client polls again (elsewhere).
+            () = &mut drained => return Ok(Json(Waited { changed: false })),
+        };
+        match announcement {
             Err(_) => return Ok(Json(Waited { changed: false })),
             Ok(Ok(ns)) if ns == actor.ns_id => return Ok(Json(Waited { changed: true })),
             Ok(Ok(_)) => {}
@@ -147,8 +156,15 @@ async fn push(state: AppState, actor: Actor, expires: i64, mut socket: WebSocket
     let left = u64::try_from(expires - chrono::Utc::now().timestamp()).unwrap_or(0);
     let expiry = tokio::time::sleep(Duration::from_secs(left));
     tokio::pin!(expiry);
+    let drained = state.drained();
+    tokio::pin!(drained);
     loop {
         tokio::select! {
+            () = &mut drained => {
+                let frame = CloseFrame { code: CLOSE_RESTARTING, reason: "server restarting; reconnect".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return;
+            }
             announcement = announcements.recv() => match announcement {
                 Ok(ns) if ns != actor.ns_id => continue,
                 Ok(_) | Err(RecvError::Lagged(_)) => {

@@ -16,7 +16,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     _data: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 /// A signed-in user of a [`TestApp`].
@@ -84,7 +84,14 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             _data: data,
-            _stop: stop,
+            stop: Some(stop),
+        }
+    }
+
+    /// Begins the server's graceful shutdown (as Ctrl-C would).
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 

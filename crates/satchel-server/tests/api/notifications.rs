@@ -117,3 +117,42 @@ async fn websocket_pushes_each_commit_with_a_cursor() {
     let refused = connect(&app, Some("not-a-token"), None).await;
     assert!(refused.is_err(), "a bad token is refused at the handshake");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_ends_sockets_with_a_reconnect_hint_and_answers_long_polls() {
+    let mut app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let cursor = latest(&app, &ana).await;
+    let url = format!(
+        "ws://{}/api/v1/notifications?access_token={}",
+        app.address, ana.token
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let poll = tokio::spawn({
+        let request = app.request(
+            &ana,
+            reqwest::Method::GET,
+            &format!("/api/v1/changes/wait?cursor={cursor}&timeout=60"),
+        );
+        async move { request.send().await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.shut_down();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Close(Some(frame))) = message {
+                return Some(u16::from(frame.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket is closed promptly");
+    assert_eq!(closed, Some(1012));
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), poll)
+        .await
+        .expect("the long poll answers promptly")
+        .unwrap();
+    let body = expect_json(answered, StatusCode::OK).await;
+    assert_eq!(body["changed"], false);
+}
