@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_links.sql"),
         postgres: include_str!("../migrations/postgres/0003_links.sql"),
     },
+    Migration {
+        version: 4,
+        name: "job_claims",
+        sqlite: include_str!("../migrations/sqlite/0004_job_claims.sql"),
+        postgres: include_str!("../migrations/postgres/0004_job_claims.sql"),
+    },
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.
@@ -159,6 +165,27 @@ impl Store {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Claims the job `name` for `holder` until `lease` from now, if nobody else holds it: one
+    /// conditional upsert, so among servers sharing the database exactly one wins each period.
+    pub async fn claim_job(&self, name: &str, holder: Uuid, lease: Duration) -> Result<bool> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::hours(1));
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "INSERT INTO job_claims (name, holder, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE job_claims.until <= $4 OR job_claims.holder = $2",
+        )
+        .bind(name)
+        .bind(holder.to_string())
+        .bind(micros(until))
+        .bind(micros(now))
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Namespaces whose journal has grown, announced right after each commit. Receivers that fall

@@ -52,3 +52,36 @@ async fn both_dialects_build_the_same_schema() {
         sqlite_columns
     );
 }
+
+/// A fresh database for a test: PostgreSQL when `SATCHEL_TEST_DATABASE_URL` names a server, else
+/// SQLite under `dir`.
+async fn fresh_store(dir: &Path) -> Store {
+    match std::env::var("SATCHEL_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let server = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(s, _)| s)
+                .to_owned();
+            let url = format!("{server}/satchel_t_{}", uuid::Uuid::now_v7().simple());
+            satchel_meta::create_postgres_database(&url).await.unwrap();
+            Store::open(&url, 2).await.unwrap()
+        }
+        _ => Store::open(&format!("sqlite://{}", dir.join("j.db").display()), 2)
+            .await
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn one_holder_claims_a_job_per_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(dir.path()).await;
+    let (one, two) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let lease = std::time::Duration::from_millis(300);
+    assert!(store.claim_job("gc", one, lease).await.unwrap());
+    assert!(!store.claim_job("gc", two, lease).await.unwrap());
+    assert!(store.claim_job("other", two, lease).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(store.claim_job("gc", two, lease).await.unwrap());
+    assert!(!store.claim_job("gc", one, lease).await.unwrap());
+}

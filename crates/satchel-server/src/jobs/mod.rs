@@ -24,9 +24,11 @@ pub trait Worker: Send + Sync + 'static {
     ) -> satchel_blob::BoxFuture<'a, Result<String, ApiError>>;
 }
 
-/// Starts every worker; they stop when `shutdown` turns true.
+/// Starts every worker; they stop when `shutdown` turns true. Each period, a worker first claims
+/// its job in the database, so servers sharing one database run it once per period between them.
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
     let workers: Vec<Box<dyn Worker>> = vec![Box::new(gc::Collector)];
+    let instance = uuid::Uuid::now_v7();
     for worker in workers {
         let state = state.clone();
         let mut shutdown = shutdown.clone();
@@ -35,6 +37,20 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
                 tokio::select! {
                     _ = tokio::time::sleep(worker.interval(&state.config)) => {}
                     _ = shutdown.changed() => return,
+                }
+                let lease = worker
+                    .interval(&state.config)
+                    .saturating_sub(Duration::from_secs(1));
+                match state.store.claim_job(worker.name(), instance, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::debug!(job = worker.name(), "another server has this period");
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = worker.name(), ?error, "could not claim the job");
+                        continue;
+                    }
                 }
                 match worker.run(&state).await {
                     Ok(report) => tracing::info!(job = worker.name(), "{report}"),
