@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """bench/notify.py — latency from a write to the WebSocket notification, on loopback.
 
-Usage: bench/notify.py BASE_URL EMAIL PASSWORD [TRIALS=50]   (pip install websockets)
+Usage: bench/notify.py BASE_URL EMAIL PASSWORD [TRIALS=50] [WRITE_URL]   (pip install websockets)
+
+With WRITE_URL (a second server on the same PostgreSQL database), the writes go there while the
+socket listens on BASE_URL: the cross-server fan-out through LISTEN/NOTIFY.
 
 Signs in, opens /api/v1/notifications, then TRIALS times: sends POST /api/v1/folders and measures
 (a) until the HTTP answer (the commit is done) and (b) until the notification arrives. Prints the
@@ -22,7 +25,8 @@ def call(base, path, body, token=None):
         return json.load(answer)
 
 
-async def main(base, email, password, trials):
+async def main(base, email, password, trials, write_base=None):
+    write_base = write_base or base
     token = call(base, "/api/v1/auth/login", {"email": email, "password": password})["access_token"]
     ws_url = base.replace("http://", "ws://") + "/api/v1/notifications?access_token=" + token
     loop = asyncio.get_running_loop()
@@ -30,7 +34,7 @@ async def main(base, email, password, trials):
     async with websockets.connect(ws_url) as socket:
         for _ in range(trials):
             t0 = time.perf_counter()
-            answered = loop.run_in_executor(None, call, base, "/api/v1/folders",
+            answered = loop.run_in_executor(None, call, write_base, "/api/v1/folders",
                                             {"parent_id": "root", "name": "n-" + uuid.uuid4().hex}, token)
             message = json.loads(await socket.recv())
             t_note = time.perf_counter()
@@ -45,4 +49,5 @@ async def main(base, email, password, trials):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 50))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 50,
+                     sys.argv[5] if len(sys.argv) > 5 else None))
