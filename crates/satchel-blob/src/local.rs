@@ -18,15 +18,40 @@ pub struct LocalBlobStore {
 }
 
 impl LocalBlobStore {
-    /// Opens (creating if needed) a store under `root`, clearing temporary files a crash left behind.
+    /// Opens (creating if needed) a store under `root`, clearing partial writes a crash left
+    /// behind and putting back any chunk a collection had moved aside when it was interrupted.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
         fs::create_dir_all(root.join("tmp"))?;
-        for entry in fs::read_dir(root.join("tmp"))? {
-            // Anything here was never renamed into place, so nothing references it.
-            let _ = fs::remove_file(entry?.path());
+        let store = Self { root };
+        for entry in fs::read_dir(store.root.join("tmp"))? {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let aside = name
+                .as_deref()
+                .and_then(|n| n.strip_prefix("gc-"))
+                .and_then(|hex| hex.parse::<Sha256>().ok());
+            match aside {
+                // A whole chunk the collector had not yet judged: an upload may have refreshed it
+                // and be about to reference it. Back into place; the next run judges again.
+                Some(hash) => {
+                    let target = store.path_of(&hash);
+                    if let Some(dir) = target.parent() {
+                        fs::create_dir_all(dir)?;
+                    }
+                    if target.exists() {
+                        fs::remove_file(&path)?;
+                    } else {
+                        fs::rename(&path, &target)?;
+                    }
+                }
+                // A partial write: never renamed into place, so nothing references it.
+                None => {
+                    let _ = fs::remove_file(&path);
+                }
+            }
         }
-        Ok(Self { root })
+        Ok(store)
     }
 
     /// Where the chunk `hash` lives.
@@ -218,6 +243,25 @@ mod tests {
         store.delete(hash).await.unwrap();
         assert!(matches!(store.get(hash).await, Err(BlobError::Missing(_))));
         store.delete(hash).await.unwrap();
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_chunk_moved_aside_by_an_interrupted_collection_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let bytes = Bytes::from_static(b"referenced chunk");
+        let hash = hash_of(&bytes);
+        store.put(hash, bytes.clone()).await.unwrap();
+        // The collector's first step, then a crash.
+        fs::rename(
+            store.path_of(&hash),
+            dir.path().join("tmp").join(format!("gc-{}", hash.to_hex())),
+        )
+        .unwrap();
+        fs::write(dir.path().join("tmp").join("partial-write"), b"half").unwrap();
+        let reopened = LocalBlobStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(hash).await.unwrap(), bytes);
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 
