@@ -313,7 +313,13 @@ impl Planner<'_> {
             let Some(local_at) = local_at else {
                 continue;
             };
-            if self.is_handled(local_at) || self.is_handled(to) {
+            // A folder moved into a new folder of its own name cannot be moved the same way
+            // here; the per-path rules bring it over instead.
+            if self.is_handled(local_at)
+                || self.is_handled(to)
+                || is_within(to, local_at)
+                || is_within(to, from)
+            {
                 continue;
             }
             self.actions.push(Action::MoveLocal {
@@ -346,6 +352,7 @@ impl Planner<'_> {
                 || !remote_same(remote, base)
                 || remote_taken
                 || self.is_handled(to)
+                || is_within(to, from)
             {
                 continue;
             }
@@ -436,6 +443,12 @@ impl Planner<'_> {
                                 expect: local.stamp,
                                 over: Some((remote.id, remote.rev.clone())),
                             });
+                        } else if remote.kind == NodeKind::Folder
+                            && !self.remote_subtree_unchanged(path)
+                        {
+                            // A folder replaced by a file here, while something new arrived in
+                            // it on the server: keep both.
+                            self.conflict(path);
                         } else {
                             // A file became a folder or the other way: out with the old first.
                             self.actions.push(Action::TrashRemote {

@@ -569,7 +569,7 @@ fn files(world: &World) -> (BTreeMap<String, u32>, BTreeMap<String, u32>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn histories_converge_without_losing_content(
@@ -692,4 +692,58 @@ fn a_remote_rename_is_a_local_move_not_a_download() {
     );
     world.converge();
     assert_eq!(world.local["b"].inode, inode);
+}
+
+#[test]
+fn a_folder_replaced_by_a_file_keeps_what_arrived_in_it_remotely() {
+    // Found by the property test: locally the folder `d` became a file, while on the server a new
+    // file arrived in `d`. Trashing the remote folder would take the new file with it.
+    let mut world = World::default();
+    let mut clock = 10;
+    run_ops(
+        &mut world.local,
+        &[Op::Mkdir { folder: 0, name: 5 }],
+        &mut clock,
+    );
+    world.converge();
+    world.local.delete("d");
+    world.local.create("d".to_owned(), NodeKind::File, 1, 50);
+    world.remote.create("d/a".to_owned(), NodeKind::File, 2, 51);
+    world.clock = 100;
+    world.converge();
+    let (local, remote) = files(&world);
+    assert_eq!(local, remote);
+    assert!(
+        local.values().any(|&c| c == 2) && local.values().any(|&c| c == 1),
+        "{local:?}"
+    );
+}
+
+#[test]
+fn a_file_moved_into_a_folder_that_took_its_name_converges() {
+    // Found by the property test: on the server, `A` was moved into a new folder that was then
+    // named `A` (so the file is now `A/A`). The local file cannot move into itself.
+    let mut world = World::default();
+    let mut clock = 10;
+    run_ops(
+        &mut world.local,
+        &[Op::Create {
+            folder: 0,
+            name: 2,
+            content: 1,
+        }],
+        &mut clock,
+    );
+    world.converge();
+    let ops = [
+        Op::Mkdir { folder: 0, name: 3 },
+        Op::Move { node: 0, folder: 1 },
+        Op::Rename { node: 0, name: 2 },
+    ];
+    run_ops(&mut world.remote, &ops, &mut clock);
+    world.clock = clock + 1;
+    assert!(world.converge() <= 8);
+    let (local, remote) = files(&world);
+    assert_eq!(local, remote);
+    assert_eq!(local.get("A/A"), Some(&1));
 }
