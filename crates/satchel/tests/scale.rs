@@ -74,7 +74,7 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
     .await;
     assert_eq!(heard, Ok(true), "no notification within a second");
 
-    // An upload begun on server 1 is finished and committed on server 2.
+    // An upload begun on server 1 is finished and committed on server 2 after server 1 dies.
     let bytes = noise(3 << 20, 5);
     let halves = [&bytes[..1 << 20], &bytes[1 << 20..]];
     let sha = |b: &[u8]| hex_of(&sha2::Sha256::digest(b));
@@ -96,6 +96,13 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
         .into_iter()
         .enumerate()
     {
+        if index == 1 {
+            // Server 1 is killed (SIGKILL) between the two chunks.
+            std::process::Command::new("kill")
+                .args(["-9", &one.child.id().to_string()])
+                .status()
+                .unwrap();
+        }
         let sent = http
             .put(format!(
                 "{}/api/v1/uploads/{upload}/chunks/{index}",
@@ -112,6 +119,16 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
             sent.status()
         );
     }
+    let status: Value = http
+        .get(format!("{}/api/v1/uploads/{upload}", two.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["missing"], json!([]), "{status}");
     let committed = http
         .post(format!("{}/api/v1/uploads/{upload}/commit", two.base))
         .bearer_auth(&token)
@@ -124,7 +141,7 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
     let fetched = http
         .get(format!(
             "{}/api/v1/files/{}/content",
-            one.base,
+            two.base,
             node["id"].as_str().unwrap()
         ))
         .bearer_auth(&token)
