@@ -22,6 +22,11 @@ const DEBOUNCE: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_secs(2);
 /// The safety net: a full listing this often.
 const FULL_CHECK: Duration = Duration::from_secs(600);
+/// When the folder cannot be watched (inotify limits, some network file systems): a walk this often.
+const POLL_WITHOUT_WATCHER: Duration = Duration::from_secs(30);
+/// The server pings every 25 s: silence this long means a dead connection (a laptop that slept, a
+/// network that dropped without a reset).
+const SOCKET_SILENCE: Duration = Duration::from_secs(70);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wake {
@@ -49,7 +54,7 @@ pub async fn run(
     let dir = engine.dir().to_path_buf();
     let local_tx = wake_tx.clone();
     let watched = dir.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
             && event.paths.iter().any(|p| !is_own(&watched, p))
@@ -58,10 +63,21 @@ pub async fn run(
             let _ = local_tx.try_send(Wake::Local);
         }
     })
-    .map_err(|e| ClientError::Other(format!("cannot watch {}: {e}", dir.display())))?;
-    watcher
-        .watch(&dir, notify::RecursiveMode::Recursive)
-        .map_err(|e| ClientError::Other(format!("cannot watch {}: {e}", dir.display())))?;
+    .and_then(|mut watcher| {
+        watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
+        Ok(watcher)
+    });
+    let (watcher, idle_wait) = match watcher {
+        Ok(watcher) => (Some(watcher), FULL_CHECK),
+        Err(error) => {
+            tracing::warn!(
+                "cannot watch {} ({error}); looking for changes every {} s instead",
+                dir.display(),
+                POLL_WITHOUT_WATCHER.as_secs()
+            );
+            (None, POLL_WITHOUT_WATCHER)
+        }
+    };
 
     let (cursor_tx, cursor_rx) = watch::channel(engine.cursor());
     let listener = tokio::spawn(listen(engine.client().clone(), cursor_rx, wake_tx));
@@ -96,7 +112,7 @@ pub async fn run(
         // Wait for something to do.
         let first = tokio::select! {
             wake = wake_rx.recv() => wake,
-            () = tokio::time::sleep(FULL_CHECK) => None,
+            () = tokio::time::sleep(idle_wait) => None,
             () = &mut stop => break,
         };
         if first == Some(Wake::Local) {
@@ -162,7 +178,16 @@ async fn socket(client: &Client, wake: &mpsc::Sender<Wake>) -> Result<(), Client
         .await
         .map_err(|e| ClientError::Other(e.to_string()))?;
     let _ = wake.send(Wake::Remote).await;
-    while let Some(message) = stream.next().await {
+    loop {
+        let message = match tokio::time::timeout(SOCKET_SILENCE, stream.next()).await {
+            Err(_) => {
+                return Err(ClientError::Other(
+                    "the notification socket went silent".to_owned(),
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(message)) => message,
+        };
         match message.map_err(|e| ClientError::Other(e.to_string()))? {
             Message::Text(text) if text.contains("\"changed\"") => {
                 let _ = wake.try_send(Wake::Remote);
