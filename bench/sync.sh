@@ -44,7 +44,8 @@ export SATCHEL_PASSWORD="bench password" SATCHEL_LOG=warn
 dev() { mkdir -p "$WORK/$1"; XDG_CONFIG_HOME=$WORK/$1-config "$BIN" login $S --email bench@example.org >/dev/null; }
 as() { local name=$1; shift; XDG_CONFIG_HOME=$WORK/$name-config "$BIN" "$@"; }
 once() { as "$1" sync "$WORK/$1" --remote "$2" --once --json --device "$1" "${@:3}"; }
-live() { as "$1" sync "$WORK/$1" --remote "$2" --device "$1" 2>"$WORK/$1.log" & LIVE+=($!); }
+# (exec: $! is the client itself, so stop_live stops it rather than a shell around it)
+live() { (export XDG_CONFIG_HOME=$WORK/$1-config; exec "$BIN" sync "$WORK/$1" --remote "$2" --device "$1" 2>"$WORK/$1.log") & LIVE+=($!); }
 
 # --- latency: A writes, B sees the complete file ---------------------------------------------
 dev a; dev b

@@ -682,7 +682,17 @@ impl Engine {
         let mut hasher = sha2::Sha256::new();
         let (mut received, mut reused) = (0u64, 0u64);
         let mut cut = None;
-        if remote.size <= SMALL_FILE || locations.is_empty() {
+        // A large file's chunk list: to copy what local files already hold, and to remember the
+        // file's cut so that later edits and downloads can reuse its chunks too.
+        let listed = if remote.size > SMALL_FILE {
+            Some(self.client.file_chunks(remote.id).await?)
+        } else {
+            None
+        };
+        let reusable = listed
+            .as_ref()
+            .is_some_and(|chunks| chunks.iter().any(|c| locations.contains_key(&c.sha256)));
+        if !reusable {
             let response = self.client.download(remote.id, 0).await?;
             let mut stream = response.bytes_stream();
             while let Some(piece) = stream.next().await {
@@ -692,7 +702,7 @@ impl Engine {
                 received += piece.len() as u64;
             }
         } else {
-            let chunks = self.client.file_chunks(remote.id).await?;
+            let chunks = listed.as_deref().unwrap_or_default();
             let client = &self.client;
             let mut pieces = futures_util::stream::iter(chunks.iter().cloned())
                 .map(|chunk| async move {
@@ -719,6 +729,8 @@ impl Engine {
                     received += bytes.len() as u64;
                 }
             }
+        }
+        if let Some(chunks) = &listed {
             cut = Some(FileChunks {
                 size: remote.size,
                 sha256: expected,
