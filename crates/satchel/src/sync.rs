@@ -52,7 +52,12 @@ pub async fn sync(
         .await?;
         return Ok(());
     }
-    let summary = engine.sync_once().await?;
+    let mut summary = engine.sync_once().await?;
+    if summary.held_back > 0 && confirm(summary.held_back)? {
+        engine.allow_mass_delete();
+        let more = engine.sync_once().await?;
+        summary = merge(summary, more);
+    }
     engine.close().await;
     for (path, why) in &summary.skipped {
         eprintln!("skipped {path}: {why}");
@@ -76,6 +81,43 @@ pub async fn sync(
         bail!("{} paths could not be synced", summary.problems.len());
     }
     Ok(())
+}
+
+/// On a terminal, asks whether held-back deletions are meant; elsewhere the answer is no (scripts
+/// pass `--allow-mass-delete`).
+fn confirm(deletions: usize) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(false);
+    }
+    eprint!(
+        "{deletions} files would be deleted (on the server's side they go to its trash). Go ahead? [y/N] "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// The totals of two passes.
+fn merge(first: Summary, second: Summary) -> Summary {
+    Summary {
+        uploaded: first.uploaded + second.uploaded,
+        downloaded: first.downloaded + second.downloaded,
+        created_folders: first.created_folders + second.created_folders,
+        moved: first.moved + second.moved,
+        deleted_local: first.deleted_local + second.deleted_local,
+        trashed_remote: first.trashed_remote + second.trashed_remote,
+        conflicts: first.conflicts + second.conflicts,
+        sent_bytes: first.sent_bytes + second.sent_bytes,
+        received_bytes: first.received_bytes + second.received_bytes,
+        reused_bytes: first.reused_bytes + second.reused_bytes,
+        hashed_bytes: first.hashed_bytes + second.hashed_bytes,
+        held_back: second.held_back,
+        problems: second.problems,
+        skipped: second.skipped,
+        rounds: first.rounds + second.rounds,
+    }
 }
 
 pub async fn status(dir: &std::path::Path) -> anyhow::Result<()> {

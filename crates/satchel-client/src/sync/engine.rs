@@ -190,6 +190,11 @@ impl Engine {
         })
     }
 
+    /// Lets the next passes propagate mass deletions (after the user confirmed them).
+    pub fn allow_mass_delete(&mut self) {
+        self.options.allow_mass_delete = true;
+    }
+
     /// The journal position the mirror has reached (for the long-poll fallback).
     pub fn cursor(&self) -> String {
         self.remote.cursor().to_owned()
