@@ -62,6 +62,8 @@ struct Entry {
 pub struct LocalIndex {
     file: Option<PathBuf>,
     entries: Mutex<HashMap<PathBuf, Entry>>,
+    /// Something was remembered since the last save.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl LocalIndex {
@@ -83,6 +85,7 @@ impl LocalIndex {
         LocalIndex {
             file: Some(file),
             entries: Mutex::new(entries),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -114,6 +117,7 @@ impl LocalIndex {
             return; // changed while it was read: do not trust this cut later
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         entries.insert(
             path,
             Entry {
@@ -137,21 +141,34 @@ impl LocalIndex {
         found
     }
 
-    /// Writes the index back, dropping entries whose files are gone.
+    /// Writes the index back (if anything was remembered since it was loaded or last saved),
+    /// dropping entries whose files are gone.
     pub fn save(&self) -> std::io::Result<()> {
         let Some(file) = &self.file else {
             return Ok(());
         };
+        if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|path, _| path.exists());
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)?;
+        let written = write_json(file, &*entries);
+        if written.is_err() {
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let temp = file.with_extension("tmp");
-        std::fs::write(
-            &temp,
-            serde_json::to_vec(&*entries).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(&temp, file)
+        written
     }
+}
+
+/// Writes `value` as JSON to `file` through a temporary file and a rename.
+fn write_json(file: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temp = file.with_extension("tmp");
+    std::fs::write(
+        &temp,
+        serde_json::to_vec(value).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(&temp, file)
 }
