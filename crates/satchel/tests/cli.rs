@@ -5,12 +5,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, noise};
+use common::{PASSWORD, Server, noise};
 use satchel_client::{Client, Destination, upload_file};
 use satchel_proto::{NodeName, NodeRef};
 use serde_json::Value;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// Runs `satchel ARGS` with its own config folder; returns (success, stdout, stderr).
 fn satchel(config: &Path, args: &[&str]) -> (bool, String, String) {
@@ -57,21 +55,11 @@ fn admin(data: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-async fn register(server: &Server, email: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/register", server.base))
-        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_works_end_to_end() {
     let data = common::data_dir().await;
     let server = Server::start(data.path());
-    register(&server, "ana@example.org").await;
+    server.register("ana@example.org").await;
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("config");
 
@@ -258,7 +246,7 @@ async fn every_command_works_end_to_end() {
 async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
     let data = common::data_dir().await;
     let server = Server::start(data.path());
-    register(&server, "bo@example.org").await;
+    server.register("bo@example.org").await;
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("video.bin");
     let bytes = noise(100 << 20, 2);
@@ -337,7 +325,7 @@ async fn an_interrupted_upload_resumes_sending_only_what_is_missing() {
 async fn quota_errors_say_how_much_is_used() {
     let data = common::data_dir().await;
     let server = Server::start(data.path());
-    register(&server, "cy@example.org").await;
+    server.register("cy@example.org").await;
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("config");
     ok(
@@ -367,7 +355,7 @@ async fn quota_errors_say_how_much_is_used() {
 async fn share_links_and_unshare() {
     let data = common::data_dir().await;
     let server = Server::start(data.path());
-    register(&server, "ana@example.org").await;
+    server.register("ana@example.org").await;
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("config");
     ok(

@@ -7,30 +7,7 @@ use std::time::Duration;
 
 use common::{Server, noise};
 
-use serde_json::{Value, json};
-
-async fn login(client: &reqwest::Client, base: &str, register: bool) -> String {
-    let body = json!({"email": "ana@example.org", "password": "correct horse battery"});
-    if register {
-        let response = client
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-    }
-    let pair: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    pair["access_token"].as_str().unwrap().to_owned()
-}
+use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_an_upload_loses_nothing_committed() {
@@ -38,7 +15,8 @@ async fn kill_9_during_an_upload_loses_nothing_committed() {
     let client = reqwest::Client::new();
     let committed = noise(3 * 1024 * 1024, 1);
     let first = Server::start(data.path());
-    let token = login(&client, &first.base, true).await;
+    first.register("ana@example.org").await;
+    let token = first.login("ana@example.org").await;
     let put = |name: &str| {
         client
             .put(format!(
@@ -76,7 +54,7 @@ async fn kill_9_during_an_upload_loses_nothing_committed() {
     let _ = upload.await; // the client sees the connection drop; its result does not matter here
 
     let second = Server::start(data.path());
-    let token = login(&client, &second.base, false).await;
+    let token = second.login("ana@example.org").await;
     let listing: Value = client
         .get(format!("{}/api/v1/folders/root/children", second.base))
         .bearer_auth(&token)

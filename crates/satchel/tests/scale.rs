@@ -12,21 +12,6 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use tokio_tungstenite::tungstenite::Message;
 
-const PASSWORD: &str = "correct horse battery";
-
-async fn login(http: &reqwest::Client, server: &Server, email: &str) -> String {
-    let answer: Value = http
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
     if !std::env::var("SATCHEL_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
@@ -37,15 +22,9 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
     let one = Server::start(data.path());
     let two = Server::start(data.path());
     let http = reqwest::Client::new();
-    let registered = http
-        .post(format!("{}/api/v1/auth/register", one.base))
-        .json(&json!({"email": "ana@example.org", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
+    one.register("ana@example.org").await;
     // A token from one server works on the other (the signing key lives in the database).
-    let token = login(&http, &one, "ana@example.org").await;
+    let token = one.login("ana@example.org").await;
 
     // A client listening on server 1 hears a change made through server 2.
     let url = format!(

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, noise};
+use common::{PASSWORD, Server, noise};
 use satchel_client::Client;
 use satchel_proto::{NodeKind, NodeRef, Sha256};
 use serde_json::Value;
 use sha2::Digest;
 
-const PASSWORD: &str = "correct horse battery";
 const EMAIL: &str = "ana@example.org";
 
 /// One computer of the user: a config folder (its own session) and a synced folder.
@@ -174,20 +173,36 @@ fn settle(devices: &[&Device]) {
     panic!("the devices did not settle in 8 cycles");
 }
 
-async fn register(server: &Server) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/register", server.base))
-        .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+/// A server with the user's account, and a folder for the devices' folders and configurations.
+/// (Fields drop in order: the server stops before its data folder goes.)
+struct Setup {
+    server: Server,
+    work: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
-async fn api(server: &Server) -> Client {
-    Client::login(&server.base, EMAIL, PASSWORD, "test")
-        .await
-        .unwrap()
+async fn setup() -> Setup {
+    let data = common::data_dir().await;
+    let server = Server::start(data.path());
+    server.register(EMAIL).await;
+    Setup {
+        server,
+        work: tempfile::tempdir().unwrap(),
+        data,
+    }
+}
+
+impl Setup {
+    fn device(&self, name: &str) -> Device {
+        Device::new(self.work.path(), &self.server, name)
+    }
+
+    /// The API, signed in as the user.
+    async fn api(&self) -> Client {
+        Client::login(&self.server.base, EMAIL, PASSWORD, "test")
+            .await
+            .unwrap()
+    }
 }
 
 fn sha(bytes: &[u8]) -> Sha256 {
@@ -223,15 +238,9 @@ async fn server_contents(client: &Client) -> BTreeSet<Sha256> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_devices_converge_through_edits_moves_deletes_and_conflicts() {
-    let data = common::data_dir().await;
-    let server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
-    let (laptop, desk) = (
-        Device::new(work.path(), &server, "laptop"),
-        Device::new(work.path(), &server, "desk"),
-    );
-    let client = api(&server).await;
+    let setup = setup().await;
+    let (laptop, desk) = (setup.device("laptop"), setup.device("desk"));
+    let client = setup.api().await;
 
     // Initial sync: identical content on both sides is recognised, not transferred.
     std::fs::create_dir_all(laptop.path("docs/old")).unwrap();
@@ -350,14 +359,11 @@ async fn two_devices_converge_through_edits_moves_deletes_and_conflicts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_histories_on_three_devices_converge_without_losing_content() {
-    let data = common::data_dir().await;
-    let server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
+    let setup = setup().await;
     let devices = [
-        Device::new(work.path(), &server, "alpha"),
-        Device::new(work.path(), &server, "beta"),
-        Device::new(work.path(), &server, "gamma"),
+        setup.device("alpha"),
+        setup.device("beta"),
+        setup.device("gamma"),
     ];
     let all: Vec<&Device> = devices.iter().collect();
     // A fixed history by default; SATCHEL_TEST_SEED explores others.
@@ -404,7 +410,7 @@ async fn random_histories_on_three_devices_converge_without_losing_content() {
         }
     }
     settle(&all);
-    let held = server_contents(&api(&server).await).await;
+    let held = server_contents(&setup.api().await).await;
     let lost: Vec<_> = must_survive.difference(&held).collect();
     assert!(lost.is_empty(), "contents lost: {lost:?}");
 }
@@ -473,11 +479,8 @@ fn super_folder(path: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mass_deletes_wait_for_a_flag() {
-    let data = common::data_dir().await;
-    let server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
-    let device = Device::new(work.path(), &server, "laptop");
+    let setup = setup().await;
+    let device = setup.device("laptop");
     for i in 0..30 {
         std::fs::write(device.path(&format!("f{i}.txt")), format!("file {i}")).unwrap();
     }
@@ -487,7 +490,7 @@ async fn mass_deletes_wait_for_a_flag() {
     }
     let (success, _, err) = device.run(&device.sync_args(&[]));
     assert!(!success && err.contains("20 deletions held back"), "{err}");
-    let client = api(&server).await;
+    let client = setup.api().await;
     assert_eq!(client.children(NodeRef::Root).await.unwrap().len(), 30);
     let (success, out, err) = device.run(&device.sync_args(&["--allow-mass-delete"]));
     assert!(success, "{err}");
@@ -498,11 +501,8 @@ async fn mass_deletes_wait_for_a_flag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignores_symlinks_and_names_that_clash_by_case() {
-    let data = common::data_dir().await;
-    let server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
-    let device = Device::new(work.path(), &server, "laptop");
+    let setup = setup().await;
+    let device = setup.device("laptop");
     std::fs::write(device.path(".satchelignore"), "*.log\nbuild/\n!keep.log\n").unwrap();
     std::fs::create_dir_all(device.path("build")).unwrap();
     std::fs::write(device.path("build/out.o"), b"o").unwrap();
@@ -523,7 +523,7 @@ async fn ignores_symlinks_and_names_that_clash_by_case() {
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["conflicts"], 1, "{summary}");
     device.sync();
-    let client = api(&server).await;
+    let client = setup.api().await;
     let mut names: Vec<String> = client
         .children(NodeRef::Root)
         .await
@@ -552,14 +552,8 @@ async fn ignores_symlinks_and_names_that_clash_by_case() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_neither_rehash_nor_refetch_and_a_small_edit_moves_one_chunk() {
-    let data = common::data_dir().await;
-    let server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
-    let (laptop, desk) = (
-        Device::new(work.path(), &server, "laptop"),
-        Device::new(work.path(), &server, "desk"),
-    );
+    let setup = setup().await;
+    let (laptop, desk) = (setup.device("laptop"), setup.device("desk"));
     let mut big = noise(24 << 20, 7);
     std::fs::write(laptop.path("video.bin"), &big).unwrap();
     laptop.sync();
@@ -602,14 +596,8 @@ fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_clients_follow_each_other_and_survive_a_server_restart() {
-    let data = common::data_dir().await;
-    let mut server = Server::start(data.path());
-    register(&server).await;
-    let work = tempfile::tempdir().unwrap();
-    let (laptop, desk) = (
-        Device::new(work.path(), &server, "laptop"),
-        Device::new(work.path(), &server, "desk"),
-    );
+    let mut setup = setup().await;
+    let (laptop, desk) = (setup.device("laptop"), setup.device("desk"));
     let mut running = vec![laptop.live(), desk.live()];
 
     std::fs::write(laptop.path("hello.txt"), b"hello from the laptop").unwrap();
@@ -630,15 +618,16 @@ async fn live_clients_follow_each_other_and_survive_a_server_restart() {
     );
 
     // The server goes away; a change made meanwhile arrives once it is back.
-    let address = server.base.trim_start_matches("http://").to_owned();
-    drop(server);
+    let address = setup.server.base.trim_start_matches("http://").to_owned();
+    let _ = setup.server.child.kill();
+    let _ = setup.server.child.wait();
     std::fs::write(
         laptop.path("offline.txt"),
         b"written while the server was down",
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    server = Server::start_at(data.path(), &address);
+    setup.server = Server::start_at(setup.data.path(), &address);
     assert!(
         eventually(Duration::from_secs(60), || desk
             .path("offline.txt")
@@ -649,5 +638,4 @@ async fn live_clients_follow_each_other_and_survive_a_server_restart() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    drop(server);
 }

@@ -65,6 +65,39 @@ impl Server {
     }
 }
 
+/// The password of every test account.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl Server {
+    /// Creates the account `email` (password [`PASSWORD`]).
+    pub async fn register(&self, email: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/register", self.base))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 201, "registering {email}");
+    }
+
+    /// Signs `email` in and returns an access token.
+    pub async fn login(&self, email: &str) -> String {
+        let pair: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a token pair");
+        pair["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
