@@ -51,31 +51,7 @@ live() { (export XDG_CONFIG_HOME=$WORK/$1-config; exec "$BIN" sync "$WORK/$1" --
 dev a; dev b
 live a /latency; sleep 0.5; live b /latency
 sleep 2
-python3 - "$WORK/a" "$WORK/b" "$TRIALS" <<'EOF' | tee "$WORK/latency.txt"
-import os, statistics, sys, time
-a, b, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
-times = []
-for i in range(trials):
-    body = os.urandom(2048)
-    start = time.perf_counter()
-    with open(os.path.join(a, f"file{i}.bin"), "wb") as f:
-        f.write(body)
-    target = os.path.join(b, f"file{i}.bin")
-    while True:
-        try:
-            with open(target, "rb") as f:
-                if f.read() == body:
-                    break
-        except FileNotFoundError:
-            pass
-        if time.perf_counter() - start > 30:
-            sys.exit(f"trial {i}: the file did not arrive in 30 s")
-        time.sleep(0.001)
-    times.append((time.perf_counter() - start) * 1000)
-    time.sleep(0.2)
-times.sort()
-print(f"{statistics.median(times):.0f} {times[int(len(times) * 0.95) - 1]:.0f} {times[0]:.0f} {times[-1]:.0f}")
-EOF
+python3 "$ROOT/bench/latency.py" "$WORK/a" "$WORK/b" "$TRIALS" | tee "$WORK/latency.txt"
 read -r med p95 best worst < "$WORK/latency.txt"
 result latency-median "${med} ms" "p95 ${p95} ms, min ${best} ms, max ${worst} ms over $TRIALS trials (target: median <= 300 ms, p95 <= 1 s)"
 

@@ -56,30 +56,6 @@ echo warm > "$WORK/dir1/warmup.txt"
 for _ in $(seq 600); do [[ -f $WORK/dir2/warmup.txt ]] && break; sleep 0.1; done
 [[ -f $WORK/dir2/warmup.txt ]] || { echo "syncthing did not connect; see $WORK/st*.log" >&2; tail "$WORK"/st*.log; exit 1; }
 
-python3 - "$WORK/dir1" "$WORK/dir2" "$TRIALS" <<'EOF'
-import os, statistics, sys, time
-a, b, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
-times = []
-for i in range(trials):
-    body = os.urandom(2048)
-    start = time.perf_counter()
-    with open(os.path.join(a, f"file{i}.bin"), "wb") as f:
-        f.write(body)
-    target = os.path.join(b, f"file{i}.bin")
-    while True:
-        try:
-            with open(target, "rb") as f:
-                if f.read() == body:
-                    break
-        except FileNotFoundError:
-            pass
-        if time.perf_counter() - start > 120:
-            sys.exit(f"trial {i}: the file did not arrive in 120 s")
-        time.sleep(0.005)
-    times.append((time.perf_counter() - start) * 1000)
-    time.sleep(0.5)
-times.sort()
-p95 = times[max(0, int(len(times) * 0.95) - 1)]
-print(f"RESULT\tsyncthing-latency\t{statistics.median(times):.0f} ms\tp95 {p95:.0f} ms, min {times[0]:.0f}, max {times[-1]:.0f} over {trials} trials")
-EOF
+read -r med p95 best worst < <(python3 "$(dirname "$0")/latency.py" "$WORK/dir1" "$WORK/dir2" "$TRIALS" 120 0.5)
+printf 'RESULT\tsyncthing-latency\t%s ms\tp95 %s ms, min %s, max %s over %s trials\n' "$med" "$p95" "$best" "$worst" "$TRIALS"
 echo "(syncthing $(syncthing --version | awk '{print $2}'), fsWatcherDelayS=$DELAY)"
