@@ -339,10 +339,7 @@ impl World {
 
     /// Rounds of plan-and-apply until the plan is empty; the number of rounds taken.
     fn converge(&mut self) -> usize {
-        let context = PlanContext {
-            device: "dev".to_owned(),
-            date: "2026-01-01".to_owned(),
-        };
+        let context = context();
         for round in 1..=20 {
             let actions = plan(&self.views(), &context);
             if actions.is_empty() {
@@ -356,6 +353,14 @@ impl World {
             "no convergence in 20 rounds: {:#?}",
             plan(&self.views(), &context)
         );
+    }
+}
+
+/// Who plans, in every test.
+fn context() -> PlanContext {
+    PlanContext {
+        device: "dev".to_owned(),
+        date: "2026-01-01".to_owned(),
     }
 }
 
@@ -629,32 +634,28 @@ fn conflict_copies_keep_the_extension() {
     );
 }
 
-#[test]
-fn a_local_rename_is_a_remote_move_not_a_reupload() {
+/// A synced world whose tree was made locally by `ops`; the clock `ops` used, for later ones.
+fn synced(ops: &[Op]) -> (World, u64) {
     let mut world = World::default();
     let mut clock = 10;
-    run_ops(
-        &mut world.local,
-        &[
-            Op::Mkdir { folder: 0, name: 5 },
-            Op::Create {
-                folder: 0,
-                name: 3,
-                content: 7,
-            },
-        ],
-        &mut clock,
-    );
+    run_ops(&mut world.local, ops, &mut clock);
     world.converge();
+    (world, clock)
+}
+
+#[test]
+fn a_local_rename_is_a_remote_move_not_a_reupload() {
+    let (mut world, _) = synced(&[
+        Op::Mkdir { folder: 0, name: 5 },
+        Op::Create {
+            folder: 0,
+            name: 3,
+            content: 7,
+        },
+    ]);
     let id = world.remote["c.txt"].id;
     world.local.rename("c.txt", "d/c.txt", 99);
-    let actions = plan(
-        &world.views(),
-        &PlanContext {
-            device: "x".into(),
-            date: "d".into(),
-        },
-    );
+    let actions = plan(&world.views(), &context());
     assert!(
         matches!(actions.as_slice(), [Action::MoveRemote { from, to, .. }] if from == "c.txt" && to == "d/c.txt"),
         "{actions:#?}"
@@ -665,27 +666,14 @@ fn a_local_rename_is_a_remote_move_not_a_reupload() {
 
 #[test]
 fn a_remote_rename_is_a_local_move_not_a_download() {
-    let mut world = World::default();
-    let mut clock = 10;
-    run_ops(
-        &mut world.local,
-        &[Op::Create {
-            folder: 0,
-            name: 0,
-            content: 7,
-        }],
-        &mut clock,
-    );
-    world.converge();
+    let (mut world, _) = synced(&[Op::Create {
+        folder: 0,
+        name: 0,
+        content: 7,
+    }]);
     let inode = world.local["a"].inode;
     world.remote.rename("a", "b", 99);
-    let actions = plan(
-        &world.views(),
-        &PlanContext {
-            device: "x".into(),
-            date: "d".into(),
-        },
-    );
+    let actions = plan(&world.views(), &context());
     assert!(
         matches!(actions.as_slice(), [Action::MoveLocal { from, to, .. }] if from == "a" && to == "b"),
         "{actions:#?}"
@@ -698,14 +686,7 @@ fn a_remote_rename_is_a_local_move_not_a_download() {
 fn a_folder_replaced_by_a_file_keeps_what_arrived_in_it_remotely() {
     // Found by the property test: locally the folder `d` became a file, while on the server a new
     // file arrived in `d`. Trashing the remote folder would take the new file with it.
-    let mut world = World::default();
-    let mut clock = 10;
-    run_ops(
-        &mut world.local,
-        &[Op::Mkdir { folder: 0, name: 5 }],
-        &mut clock,
-    );
-    world.converge();
+    let (mut world, _) = synced(&[Op::Mkdir { folder: 0, name: 5 }]);
     world.local.delete("d");
     world.local.create("d".to_owned(), NodeKind::File, 1, 50);
     world.remote.create("d/a".to_owned(), NodeKind::File, 2, 51);
@@ -723,18 +704,11 @@ fn a_folder_replaced_by_a_file_keeps_what_arrived_in_it_remotely() {
 fn a_file_moved_into_a_folder_that_took_its_name_converges() {
     // Found by the property test: on the server, `A` was moved into a new folder that was then
     // named `A` (so the file is now `A/A`). The local file cannot move into itself.
-    let mut world = World::default();
-    let mut clock = 10;
-    run_ops(
-        &mut world.local,
-        &[Op::Create {
-            folder: 0,
-            name: 2,
-            content: 1,
-        }],
-        &mut clock,
-    );
-    world.converge();
+    let (mut world, mut clock) = synced(&[Op::Create {
+        folder: 0,
+        name: 2,
+        content: 1,
+    }]);
     let ops = [
         Op::Mkdir { folder: 0, name: 3 },
         Op::Move { node: 0, folder: 1 },
