@@ -8,9 +8,11 @@ Opens CONNECTIONS WebSockets to /api/v1/notifications, holds them idle for SECON
 server's RSS before and with them open (per connection), the server CPU used while they sat idle,
 and whether every one of them still hears a change made at the end.
 """
-import asyncio, json, resource, sys, time, urllib.request
+import asyncio, resource, sys, time
 
 import websockets
+
+from notify import call  # bench/notify.py: one JSON POST to the API
 
 
 def rss_kib(pid):
@@ -25,15 +27,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100.0
-
-
-def call(base, path, body, token=None):
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"content-type": "application/json"})
-    if token:
-        request.add_header("authorization", "Bearer " + token)
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)
 
 
 async def main(base, email, password, pid, count, seconds):

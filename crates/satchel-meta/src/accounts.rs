@@ -79,6 +79,24 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
     })
 }
 
+/// The actor `user_id` from a row holding its user's `ns_id, root_id, quota_bytes, used_bytes`.
+pub(crate) fn actor_from_row(
+    row: &AnyRow,
+    user_id: Uuid,
+    session_id: Option<Uuid>,
+    device: Option<String>,
+) -> Result<Actor> {
+    Ok(Actor {
+        user_id,
+        session_id,
+        ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
+        root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
+        device,
+        quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+        used_bytes: to_u64(row.try_get("used_bytes")?),
+    })
+}
+
 pub(crate) fn parse_uuid(text: &str) -> Result<Uuid> {
     Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(format!("bad uuid {text:?}")))
 }
@@ -335,15 +353,8 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(Actor {
-            user_id,
-            session_id: Some(session_id),
-            ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
-            root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
-            device: row.try_get("device_name")?,
-            quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
-            used_bytes: to_u64(row.try_get("used_bytes")?),
-        }))
+        let device = row.try_get("device_name")?;
+        actor_from_row(&row, user_id, Some(session_id), device).map(Some)
     }
 
     /// The user's live sessions, newest first: `(id, device, created, last used, expires)`.

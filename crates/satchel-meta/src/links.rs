@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::accounts::{parse_uuid, to_i64, to_u64};
+use crate::accounts::{actor_from_row, parse_uuid, to_i64, to_u64};
 use crate::db::{from_micros, micros};
 use crate::nodes::load;
 use crate::{Actor, Result, Store, StoreError};
@@ -242,15 +242,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(owner) = owner else { return Ok(None) };
-        let actor = Actor {
-            user_id: link.owner_id,
-            session_id: None,
-            ns_id: parse_uuid(&owner.try_get::<String, _>("ns_id")?)?,
-            root_id: parse_uuid(&owner.try_get::<String, _>("root_id")?)?,
-            device: Some("public link".to_owned()),
-            quota_bytes: owner.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
-            used_bytes: to_u64(owner.try_get("used_bytes")?),
-        };
+        let actor = actor_from_row(&owner, link.owner_id, None, Some("public link".to_owned()))?;
         Ok(Some((link, actor)))
     }
 
@@ -258,21 +250,15 @@ impl Store {
     /// already proves the owner's consent.
     pub async fn owner_of(&self, node_id: Uuid) -> Result<Actor> {
         let row = sqlx::query(
-            "SELECT u.id, u.ns_id, u.root_id, u.quota_bytes, u.used_bytes FROM nodes n              JOIN users u ON u.id = n.owner_id WHERE n.id = $1 AND u.disabled_at IS NULL",
+            "SELECT u.id, u.ns_id, u.root_id, u.quota_bytes, u.used_bytes FROM nodes n \
+             JOIN users u ON u.id = n.owner_id WHERE n.id = $1 AND u.disabled_at IS NULL",
         )
         .bind(node_id.to_string())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok(Actor {
-            user_id: parse_uuid(&row.try_get::<String, _>("id")?)?,
-            session_id: None,
-            ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
-            root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
-            device: None,
-            quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
-            used_bytes: to_u64(row.try_get("used_bytes")?),
-        })
+        let user_id = parse_uuid(&row.try_get::<String, _>("id")?)?;
+        actor_from_row(&row, user_id, None, None)
     }
 
     /// Counts one download against the link's limit; `false` when the limit is reached. One

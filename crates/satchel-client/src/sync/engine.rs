@@ -15,7 +15,7 @@ use sha2::Digest;
 use uuid::Uuid;
 
 use super::plan::{Action, Base, PlanContext, Remote, Stamp, Views, name_of, parent_of, plan};
-use super::remote::RemoteTree;
+use super::remote::{RemoteTree, remote_of};
 use super::scan::{Ignore, scan, stamp_of};
 use super::state::State;
 use crate::{
@@ -807,17 +807,6 @@ fn read_verified(path: &Path, chunk: FileChunk) -> Option<Bytes> {
 
 fn node_name(path: &str) -> Result<NodeName, ClientError> {
     NodeName::new(name_of(path)).map_err(|e| ClientError::Other(format!("{path}: {e}")))
-}
-
-fn remote_of(node: &Node) -> Remote {
-    Remote {
-        id: node.id,
-        kind: node.kind,
-        rev: node.rev.clone(),
-        sha256: node.sha256,
-        size: node.size.unwrap_or(0),
-        modified_ns: node.modified_at.timestamp_nanos_opt().unwrap_or_default(),
-    }
 }
 
 fn synced(path: String, node: &Node, stamp: Stamp) -> Effect {

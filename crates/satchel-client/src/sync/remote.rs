@@ -25,18 +25,23 @@ pub struct RemoteTree {
     cursor: String,
 }
 
+/// A node as the planner sees it.
+pub fn remote_of(node: &Node) -> Remote {
+    Remote {
+        id: node.id,
+        kind: node.kind,
+        rev: node.rev.clone(),
+        sha256: node.sha256,
+        size: node.size.unwrap_or(0),
+        modified_ns: node.modified_at.timestamp_nanos_opt().unwrap_or_default(),
+    }
+}
+
 fn entry_of(node: &Node) -> Entry {
     Entry {
         parent: node.parent_id,
         name: node.name.clone(),
-        remote: Remote {
-            id: node.id,
-            kind: node.kind,
-            rev: node.rev.clone(),
-            sha256: node.sha256,
-            size: node.size.unwrap_or(0),
-            modified_ns: node.modified_at.timestamp_nanos_opt().unwrap_or_default(),
-        },
+        remote: remote_of(node),
     }
 }
 

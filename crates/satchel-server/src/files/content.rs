@@ -323,6 +323,18 @@ pub async fn download(
     serve_content(&state, content, &headers, params.inline == Some(1))
 }
 
+/// Whether `If-None-Match` names `etag` (or `*`): the client already has these bytes.
+pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        })
+}
+
 /// Answers a GET of a version's bytes: `ETag` (the SHA-256), `If-None-Match` → 304, `Range` → 206,
 /// the body streamed chunk by chunk. Shared by the API, public links and signed URLs.
 pub fn serve_content(
@@ -333,14 +345,7 @@ pub fn serve_content(
 ) -> ApiResult<Response> {
     let size = content.version.size;
     let etag = format!("\"{}\"", content.version.sha256);
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
+    let not_modified = if_none_match(headers, &etag);
     let mime = content
         .node
         .mime

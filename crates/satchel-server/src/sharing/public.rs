@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::password;
 use crate::accounts::tokens::refresh_hash;
 use crate::error::{ApiError, ApiResult};
-use crate::files::content::{mime_for, serve_content};
+use crate::files::content::{if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
 use crate::state::AppState;
 
@@ -161,11 +161,8 @@ async fn serve_file(
         .store
         .version_content(&visit.owner, NodeRef::Id(file.id), None)
         .await?;
-    let etag = format!("\"{}\"", content.version.sha256);
-    let revalidating = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    // A revalidation answered with 304 moves no bytes: it is not a download.
+    let revalidating = if_none_match(headers, &format!("\"{}\"", content.version.sha256));
     if !revalidating
         && counts_as_download(headers)
         && !state.store.count_download(visit.link.id).await?
