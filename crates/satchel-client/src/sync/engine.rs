@@ -175,7 +175,7 @@ impl Engine {
             state.set_meta("root_id", &root.to_string()).await?;
         }
         let remote = RemoteTree::list(&client, root).await?;
-        let index = Arc::new(LocalIndex::load(dir.join(".satchel").join("chunks.json")));
+        let index = Arc::new(super::state::chunk_index(&dir));
         let ignore = Arc::new(Ignore::load(&dir));
         Ok(Engine {
             client,
@@ -236,17 +236,17 @@ impl Engine {
             .filter(|(path, remote)| !ignore.covers(path, remote.kind == NodeKind::Folder))
             .collect();
         let base = self.state.base().clone();
-        let (local, notes) = {
-            let (dir, ignore, index, base) = (
-                self.dir.clone(),
-                self.ignore.clone(),
-                self.index.clone(),
-                base.clone(),
-            );
-            tokio::task::spawn_blocking(move || scan(&dir, &ignore, &base, &index))
-                .await
-                .map_err(|e| ClientError::Other(e.to_string()))??
+        // The walk runs on a blocking thread; the base goes there and comes back (one copy).
+        let (scanned, base) = {
+            let (dir, ignore, index) = (self.dir.clone(), self.ignore.clone(), self.index.clone());
+            tokio::task::spawn_blocking(move || {
+                let scanned = scan(&dir, &ignore, &base, &index);
+                (scanned, base)
+            })
+            .await
+            .map_err(|e| ClientError::Other(e.to_string()))?
         };
+        let (local, notes) = scanned?;
         summary.skipped = notes.skipped;
         summary.hashed_bytes += notes.hashed_bytes;
         let views = Views {

@@ -41,7 +41,7 @@ pub async fn status(dir: &std::path::Path) -> Result<Status, crate::ClientError>
         )));
     }
     let state = state::State::open(dir).await?;
-    let index = crate::LocalIndex::load(dir.join(".satchel").join("chunks.json"));
+    let index = state::chunk_index(dir);
     let ignore = scan::Ignore::load(dir);
     let base = state.base().clone();
     let (local, _) = {

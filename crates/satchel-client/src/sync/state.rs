@@ -38,6 +38,12 @@ fn db_error(error: sqlx::Error) -> ClientError {
     ClientError::Other(format!("sync state database: {error}"))
 }
 
+/// `DIR/.satchel/chunks.json`: the cuts of the folder's large files, for uploads that need not read
+/// them again and downloads that copy chunks from them.
+pub fn chunk_index(dir: &Path) -> crate::LocalIndex {
+    crate::LocalIndex::load(dir.join(".satchel").join("chunks.json"))
+}
+
 /// The state of one synced folder.
 pub struct State {
     pool: SqlitePool,
