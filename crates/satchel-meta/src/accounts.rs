@@ -1,11 +1,12 @@
 //! Users, sessions and refresh tokens.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::db::{from_micros, micros};
+use crate::spaces::{Space, load_spaces};
 use crate::{Result, Store, StoreError};
 
 /// Who is acting: the user, the namespace of their tree and its root folder, and the device.
@@ -21,6 +22,8 @@ pub struct Actor {
     /// refusals; the write transaction checks the quota again, authoritatively.
     pub quota_bytes: Option<u64>,
     pub used_bytes: u64,
+    /// Every namespace the actor reaches, their own first (see `spaces.rs`).
+    pub spaces: Vec<Space>,
 }
 
 /// An account as stored.
@@ -79,21 +82,25 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
     })
 }
 
-/// The actor `user_id` from a row holding its user's `ns_id, root_id, quota_bytes, used_bytes`.
-pub(crate) fn actor_from_row(
+/// The actor `user_id` from a row holding its user's `ns_id, root_id, quota_bytes, used_bytes`,
+/// with the namespaces the user reaches.
+pub(crate) async fn actor_from_row(
+    conn: &mut AnyConnection,
     row: &AnyRow,
     user_id: Uuid,
     session_id: Option<Uuid>,
     device: Option<String>,
 ) -> Result<Actor> {
+    let ns_id = parse_uuid(&row.try_get::<String, _>("ns_id")?)?;
     Ok(Actor {
         user_id,
         session_id,
-        ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
+        ns_id,
         root_id: parse_uuid(&row.try_get::<String, _>("root_id")?)?,
         device,
         quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
         used_bytes: to_u64(row.try_get("used_bytes")?),
+        spaces: load_spaces(conn, user_id, ns_id).await?,
     })
 }
 
@@ -120,11 +127,15 @@ impl Store {
         let now = Utc::now();
         let (id, ns_id, root_id) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO namespaces (id, created_at) VALUES ($1, $2)")
-            .bind(ns_id.to_string())
-            .bind(micros(now))
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO namespaces (id, owner_id, root_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(ns_id.to_string())
+        .bind(id.to_string())
+        .bind(root_id.to_string())
+        .bind(micros(now))
+        .execute(tx.conn())
+        .await?;
         sqlx::query(
             "INSERT INTO nodes (id, ns_id, owner_id, parent_id, kind, name, name_key, rev, \
              created_at, modified_at) VALUES ($1, $2, $3, NULL, 'folder', '', '', 0, $4, $4)",
@@ -341,6 +352,7 @@ impl Store {
 
     /// The actor behind a live session of an enabled user, or `None`.
     pub async fn session_actor(&self, user_id: Uuid, session_id: Uuid) -> Result<Option<Actor>> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT u.ns_id, u.root_id, u.quota_bytes, u.used_bytes, s.device_name \
              FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -350,11 +362,13 @@ impl Store {
         .bind(session_id.to_string())
         .bind(user_id.to_string())
         .bind(micros(Utc::now()))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let device = row.try_get("device_name")?;
-        actor_from_row(&row, user_id, Some(session_id), device).map(Some)
+        actor_from_row(&mut conn, &row, user_id, Some(session_id), device)
+            .await
+            .map(Some)
     }
 
     /// The user's live sessions, newest first: `(id, device, created, last used, expires)`.

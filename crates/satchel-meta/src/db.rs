@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_job_claims.sql"),
         postgres: include_str!("../migrations/postgres/0004_job_claims.sql"),
     },
+    Migration {
+        version: 5,
+        name: "shares",
+        sqlite: include_str!("../migrations/sqlite/0005_shares.sql"),
+        postgres: include_str!("../migrations/postgres/0005_shares.sql"),
+    },
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.
@@ -199,6 +205,17 @@ impl Store {
         let _ = self.changes.send(ns);
         if let Some(fanout) = &self.fanout {
             fanout.publish(&self.pool, ns);
+        }
+    }
+
+    /// Tells subscribers that each of `namespaces` changed.
+    pub(crate) fn announce_all(&self, namespaces: &[Uuid]) {
+        let mut seen = Vec::with_capacity(namespaces.len());
+        for &ns in namespaces {
+            if !seen.contains(&ns) {
+                seen.push(ns);
+                self.announce(ns);
+            }
         }
     }
 

@@ -53,6 +53,18 @@ pub enum StoreError {
     /// The root folder cannot be renamed, moved, copied or trashed.
     #[error("the root folder cannot be changed")]
     RootImmutable,
+    /// The actor may read this shared folder but not change it.
+    #[error("read-only access to this shared folder")]
+    ReadOnly,
+    /// Shared folders do not nest: the move or share would put one inside another.
+    #[error("a shared folder cannot contain, or be inside, another shared folder")]
+    SharedNesting,
+    /// A share that cannot be made (with oneself, for instance).
+    #[error("{0}")]
+    InvalidShare(String),
+    /// A member's mount of a shared folder stays in their root.
+    #[error("a folder shared with you stays in your root")]
+    MountFixed,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     /// The shared commit of a batch of writes failed (SQLite group commit).

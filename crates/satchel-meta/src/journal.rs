@@ -1,5 +1,7 @@
 //! The change journal: one sequence per namespace, appended in the transaction of each change.
 
+use std::collections::VecDeque;
+
 use chrono::Utc;
 use satchel_proto::{Change, ChangeOp, ChangesPage, Node};
 use sqlx::{AnyConnection, Row};
@@ -7,6 +9,8 @@ use uuid::Uuid;
 
 use crate::accounts::to_u64;
 use crate::db::micros;
+use crate::paths::{PathCache, join};
+use crate::spaces::{Space, load_spaces};
 use crate::{Actor, Cursor, Result, Store, StoreError};
 
 /// Takes the namespace's next sequence number. On PostgreSQL the row lock this takes orders every
@@ -22,15 +26,48 @@ pub(crate) async fn next_seq(conn: &mut AnyConnection, ns: Uuid) -> Result<i64> 
     Ok(seq)
 }
 
-/// Appends one change under `seq` (taken with [`next_seq`] in the same transaction).
+/// Appends one change under `seq` (taken with [`next_seq`] in the same transaction). `node` is the
+/// node as the namespace's journal keeps it: its path relative to the namespace's top (readers see
+/// the namespace at places of their own). `unshared` marks a delete that only took a shared folder
+/// out of one member's tree.
 pub(crate) async fn append(
     conn: &mut AnyConnection,
     ns: Uuid,
     seq: i64,
     op: ChangeOp,
     node: &Node,
+    unshared: bool,
 ) -> Result<()> {
-    let snapshot = serde_json::to_string(node).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    write_entry(conn, ns, seq, op, node, unshared, micros(Utc::now())).await
+}
+
+/// [`append`] at a given time (µs): readers of several namespaces merge them by time, so a change
+/// that spans two (a move between them, a new mount) orders its entries explicitly.
+pub(crate) async fn append_at(
+    conn: &mut AnyConnection,
+    ns: Uuid,
+    seq: i64,
+    op: ChangeOp,
+    node: &Node,
+    at: i64,
+) -> Result<()> {
+    write_entry(conn, ns, seq, op, node, false, at).await
+}
+
+async fn write_entry(
+    conn: &mut AnyConnection,
+    ns: Uuid,
+    seq: i64,
+    op: ChangeOp,
+    node: &Node,
+    unshared: bool,
+    at: i64,
+) -> Result<()> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let mut snapshot = serde_json::to_value(node).map_err(corrupt)?;
+    if unshared && let Some(fields) = snapshot.as_object_mut() {
+        fields.insert("unshared".to_owned(), serde_json::Value::Bool(true));
+    }
     sqlx::query(
         "INSERT INTO journal (ns_id, seq, node_id, op, node, at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -38,55 +75,127 @@ pub(crate) async fn append(
     .bind(seq)
     .bind(node.id.to_string())
     .bind(op.as_str())
-    .bind(snapshot)
-    .bind(micros(Utc::now()))
+    .bind(snapshot.to_string())
+    .bind(at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
+/// A journal entry as stored: the node, and the mark [`append`] may add.
+#[derive(serde::Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    node: Node,
+    #[serde(default)]
+    unshared: bool,
+}
+
+/// One namespace's entries after the reader's position, in sequence order.
+struct Lane<'a> {
+    space: &'a Space,
+    /// Each entry with the time it sorts by (see `not_before` in [`Store::changes`]).
+    entries: VecDeque<(u64, ChangeOp, String, i64)>,
+    more: bool,
+    /// The last entry taken (the reader's position so far).
+    last: u64,
+    /// Where the reader sees the namespace's top (`None` until needed).
+    prefix: Option<String>,
+}
+
 impl Store {
-    /// Changes after `cursor` (from the beginning when `None`), oldest first.
+    /// Changes after `cursor` (from the beginning when `None`), oldest first: the merge of the
+    /// journals of every namespace the actor reaches, each kept in its own order.
     pub async fn changes(
         &self,
         actor: &Actor,
         cursor: Option<&Cursor>,
         limit: u32,
     ) -> Result<ChangesPage> {
-        let ns = actor.ns_id;
-        let after = cursor.map_or(0, |c| c.seq(ns));
-        let floor: i64 = sqlx::query_scalar("SELECT floor_seq FROM namespaces WHERE id = $1")
-            .bind(ns.to_string())
-            .fetch_one(&self.pool)
+        let mut conn = self.pool.acquire().await?;
+        let seen_own = cursor.map_or(0, |c| c.seq(actor.ns_id));
+        let mut lanes = Vec::with_capacity(actor.spaces.len());
+        for space in &actor.spaces {
+            let mut after = cursor.map_or(0, |c| c.seq(space.ns_id));
+            // A mount newer than the reader's cursor brings the shared journal from its start,
+            // presented as if made at the mount: after the entry announcing it.
+            let mut not_before = 0;
+            if let Some(mount) = &space.mount
+                && seen_own < mount.seq
+            {
+                after = 0;
+                not_before = mount.at;
+            }
+            let floor: i64 = sqlx::query_scalar("SELECT floor_seq FROM namespaces WHERE id = $1")
+                .bind(space.ns_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            if after < to_u64(floor) {
+                return Err(StoreError::CursorExpired);
+            }
+            let rows = sqlx::query(
+                "SELECT seq, op, node, at FROM journal WHERE ns_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+            )
+            .bind(space.ns_id.to_string())
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *conn)
             .await?;
-        if after < to_u64(floor) {
-            return Err(StoreError::CursorExpired);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, op, node FROM journal WHERE ns_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(ns.to_string())
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let has_more = rows.len() > limit as usize;
-        let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-        for row in rows.iter().take(limit as usize) {
-            let op = match row.try_get::<String, _>("op")?.as_str() {
-                "delete" => ChangeOp::Delete,
-                _ => ChangeOp::Upsert,
-            };
-            let node: Node = serde_json::from_str(&row.try_get::<String, _>("node")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            changes.push(Change {
-                seq: to_u64(row.try_get("seq")?),
-                op,
-                node,
+            let more = rows.len() > limit as usize;
+            let mut entries = VecDeque::with_capacity(rows.len());
+            for row in rows.iter().take(limit as usize) {
+                let op = match row.try_get::<String, _>("op")?.as_str() {
+                    "delete" => ChangeOp::Delete,
+                    _ => ChangeOp::Upsert,
+                };
+                entries.push_back((
+                    to_u64(row.try_get("seq")?),
+                    op,
+                    row.try_get::<String, _>("node")?,
+                    row.try_get::<i64, _>("at")?.max(not_before),
+                ));
+            }
+            lanes.push(Lane {
+                space,
+                entries,
+                more,
+                last: after,
+                prefix: None,
             });
         }
-        let mut next = cursor.cloned().unwrap_or_default();
-        next.set(ns, changes.last().map_or(after, |c| c.seq));
+        // Oldest first across namespaces (the reader's own journal first on a tie), each namespace
+        // in its own order. A lane that had more than fits cannot run dry before the page is full.
+        let mut changes = Vec::with_capacity(limit as usize);
+        while changes.len() < limit as usize {
+            let Some(lane) = lanes
+                .iter_mut()
+                .filter(|lane| !lane.entries.is_empty())
+                .min_by_key(|lane| (lane.entries[0].3, lane.space.ns_id != actor.ns_id))
+            else {
+                break;
+            };
+            let Some((seq, op, text, _)) = lane.entries.pop_front() else {
+                break;
+            };
+            lane.last = seq;
+            let stored: Stored =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let node = present(&mut conn, actor, lane, stored.node).await?;
+            changes.push(Change {
+                seq,
+                op,
+                node,
+                unshared: stored.unshared,
+            });
+        }
+        let has_more = lanes
+            .iter()
+            .any(|lane| lane.more || !lane.entries.is_empty());
+        let mut next = Cursor::default();
+        for lane in &lanes {
+            next.set(lane.space.ns_id, lane.last);
+        }
         Ok(ChangesPage {
             changes,
             cursor: next.encode(),
@@ -117,14 +226,53 @@ impl Store {
         Ok(gone.rows_affected())
     }
 
-    /// A cursor at the newest change: reading from it returns only what happens next.
+    /// A cursor at the newest change: reading from it returns only what happens next. The actor's
+    /// namespaces are looked up afresh (a notification socket outlives the mounts it began with).
     pub async fn latest_cursor(&self, actor: &Actor) -> Result<Cursor> {
-        let last: i64 = sqlx::query_scalar("SELECT last_seq FROM namespaces WHERE id = $1")
-            .bind(actor.ns_id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
+        let mut conn = self.pool.acquire().await?;
+        let spaces = load_spaces(&mut conn, actor.user_id, actor.ns_id).await?;
         let mut cursor = Cursor::default();
-        cursor.set(actor.ns_id, to_u64(last));
+        for space in spaces {
+            let last: i64 = sqlx::query_scalar("SELECT last_seq FROM namespaces WHERE id = $1")
+                .bind(space.ns_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            cursor.set(space.ns_id, to_u64(last));
+        }
         Ok(cursor)
     }
+}
+
+/// A journal snapshot (path relative to its namespace) as `actor` sees it.
+async fn present(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    lane: &mut Lane<'_>,
+    mut node: Node,
+) -> Result<Node> {
+    let space = lane.space;
+    if space.ns_id == actor.ns_id {
+        return Ok(node);
+    }
+    let prefix = match &lane.prefix {
+        Some(prefix) => prefix.clone(),
+        None => {
+            let prefix = match &space.mount {
+                Some(mount) => format!("/{}", mount.name),
+                // The owner sees a folder they shared where it is in their tree.
+                None => {
+                    PathCache::of_actor(actor)
+                        .folder(conn, space.root_id)
+                        .await?
+                }
+            };
+            lane.prefix = Some(prefix.clone());
+            prefix
+        }
+    };
+    node.path = match node.path.strip_prefix('/') {
+        Some("") | None => prefix,
+        Some(rest) => join(&prefix, rest),
+    };
+    Ok(actor.present(node))
 }

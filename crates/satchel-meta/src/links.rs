@@ -234,31 +234,40 @@ impl Store {
             return Ok(None);
         };
         let link = link_from_row(&row)?;
+        let mut conn = self.pool.acquire().await?;
         let owner = sqlx::query(
             "SELECT ns_id, root_id, quota_bytes, used_bytes FROM users \
              WHERE id = $1 AND disabled_at IS NULL",
         )
         .bind(link.owner_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(owner) = owner else { return Ok(None) };
-        let actor = actor_from_row(&owner, link.owner_id, None, Some("public link".to_owned()))?;
+        let actor = actor_from_row(
+            &mut conn,
+            &owner,
+            link.owner_id,
+            None,
+            Some("public link".to_owned()),
+        )
+        .await?;
         Ok(Some((link, actor)))
     }
 
     /// The owner of a node, acting (an enabled account only): for signed URLs, whose signature
     /// already proves the owner's consent.
     pub async fn owner_of(&self, node_id: Uuid) -> Result<Actor> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query(
             "SELECT u.id, u.ns_id, u.root_id, u.quota_bytes, u.used_bytes FROM nodes n \
              JOIN users u ON u.id = n.owner_id WHERE n.id = $1 AND u.disabled_at IS NULL",
         )
         .bind(node_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?;
         let user_id = parse_uuid(&row.try_get::<String, _>("id")?)?;
-        actor_from_row(&row, user_id, None, None)
+        actor_from_row(&mut conn, &row, user_id, None, None).await
     }
 
     /// Counts one download against the link's limit; `false` when the limit is reached. One

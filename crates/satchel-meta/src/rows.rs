@@ -10,17 +10,20 @@ use crate::db::from_micros;
 use crate::{Backend, Result, StoreError};
 
 /// The columns [`NodeRow::from_row`] reads, in a form ready for `SELECT`.
-pub(crate) const NODE_COLUMNS: &str = "id, owner_id, parent_id, kind, name, rev, size, \
+pub(crate) const NODE_COLUMNS: &str = "id, ns_id, owner_id, parent_id, kind, name, rev, size, \
     sha256, mime, version, created_at, modified_at, deleted_at, trash_root";
 
 /// The same columns qualified by the alias `n`, for joins.
-pub(crate) const NODE_COLUMNS_N: &str = "n.id, n.owner_id, n.parent_id, n.kind, n.name, \
+pub(crate) const NODE_COLUMNS_N: &str = "n.id, n.ns_id, n.owner_id, n.parent_id, n.kind, n.name, \
     n.rev, n.size, n.sha256, n.mime, n.version, n.created_at, n.modified_at, n.deleted_at, n.trash_root";
 
 /// A node as stored (without its path, which is derived from its ancestors).
 #[derive(Debug, Clone)]
 pub(crate) struct NodeRow {
     pub id: Uuid,
+    /// The namespace the node lives in (see `spaces.rs`).
+    pub ns_id: Uuid,
+    /// Whose quota the node uses: its namespace's owner.
     pub owner_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub kind: NodeKind,
@@ -45,6 +48,7 @@ impl NodeRow {
         };
         Ok(NodeRow {
             id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+            ns_id: parse_uuid(&row.try_get::<String, _>("ns_id")?)?,
             owner_id: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
             parent_id: opt_uuid(row.try_get("parent_id")?)?,
             kind,
@@ -122,6 +126,7 @@ fn opt_uuid(text: Option<String>) -> Result<Option<Uuid>> {
 type PackedRow = (
     String,
     String,
+    String,
     Option<String>,
     String,
     String,
@@ -156,26 +161,27 @@ pub(crate) fn unpack(json: &str) -> Result<Vec<NodeRow>> {
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("packed rows: {e}")))?;
     rows.into_iter()
         .map(|r| {
-            let kind = match r.3.as_str() {
+            let kind = match r.4.as_str() {
                 "file" => NodeKind::File,
                 "folder" => NodeKind::Folder,
                 other => return Err(StoreError::Corrupt(format!("node kind {other:?}"))),
             };
             Ok(NodeRow {
                 id: parse_uuid(&r.0)?,
-                owner_id: parse_uuid(&r.1)?,
-                parent_id: opt_uuid(r.2)?,
+                ns_id: parse_uuid(&r.1)?,
+                owner_id: parse_uuid(&r.2)?,
+                parent_id: opt_uuid(r.3)?,
                 kind,
-                name: r.4,
-                rev: r.5,
-                size: r.6,
-                sha256: r.7,
-                mime: r.8,
-                version: r.9,
-                created_at: r.10,
-                modified_at: r.11,
-                deleted_at: r.12,
-                trash_root: opt_uuid(r.13)?,
+                name: r.5,
+                rev: r.6,
+                size: r.7,
+                sha256: r.8,
+                mime: r.9,
+                version: r.10,
+                created_at: r.11,
+                modified_at: r.12,
+                deleted_at: r.13,
+                trash_root: opt_uuid(r.14)?,
             })
         })
         .collect()

@@ -1,5 +1,7 @@
-//! Changing the tree. Every operation here is one write transaction that takes the namespace's next
-//! sequence number first, makes its change, journals it, and commits — or changes nothing.
+//! Changing the tree. Every operation here is one write transaction that takes the next sequence
+//! number of the namespace it changes (after checking the actor may write there), makes its change,
+//! journals it, and commits — or changes nothing. A move between namespaces (into or out of a shared
+//! folder) journals a delete on one side and the whole subtree on the other.
 
 use chrono::{DateTime, Utc};
 use satchel_proto::{ChangeOp, ChunkSpec, Node, NodeKind, NodeName, NodeRef, OnConflict, Sha256};
@@ -8,10 +10,12 @@ use uuid::Uuid;
 
 use crate::accounts::{to_i64, to_u64};
 use crate::db::micros;
-use crate::journal::{append, next_seq};
-use crate::nodes::{live_child, load, resolve};
+use crate::journal::{append, append_at, next_seq};
+use crate::nodes::{child_of, live_child, load, resolve, view};
 use crate::paths::PathCache;
 use crate::rows::{NODE_COLUMNS, NODE_COLUMNS_N, NodeRow};
+use crate::shares::{drop_namespace, leave_mount, rename_mount};
+use crate::spaces::{Space, readers};
 use crate::versions::{copy_version, insert_version, version_row};
 use crate::{Actor, Result, Store, StoreError};
 
@@ -57,16 +61,61 @@ pub struct NewContent {
 /// How many numbered names to try before giving up on `on_conflict: rename`.
 const MAX_RENAME_TRIES: u32 = 10_000;
 
-/// A name that is free in `parent` (ignoring the node `except`, which may keep its own name).
-async fn claim_name(
+/// Whose root a name is claimed in: in a user's root, the folders shared with them take names too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RootOf {
+    pub user_id: Uuid,
+    pub root_id: Uuid,
+}
+
+impl From<&Actor> for RootOf {
+    fn from(actor: &Actor) -> Self {
+        RootOf {
+            user_id: actor.user_id,
+            root_id: actor.root_id,
+        }
+    }
+}
+
+/// Whether `key` names a live node of `parent` or, in a user's root, one of their mounts (other
+/// than `except`, which may keep its own name).
+async fn name_taken(
     conn: &mut AnyConnection,
+    root: RootOf,
+    parent: Uuid,
+    key: &str,
+    except: Option<Uuid>,
+) -> Result<bool> {
+    if live_child(conn, parent, key)
+        .await?
+        .is_some_and(|row| Some(row.id) != except)
+    {
+        return Ok(true);
+    }
+    if parent != root.root_id {
+        return Ok(false);
+    }
+    let mount: Option<String> = sqlx::query_scalar(
+        "SELECT n.root_id FROM shares s JOIN namespaces n ON n.id = s.ns_id \
+         WHERE s.member_id = $1 AND s.mount_key = $2",
+    )
+    .bind(root.user_id.to_string())
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(mount.is_some_and(|id| Some(id) != except.map(|e| e.to_string())))
+}
+
+/// A name that is free in `parent` (ignoring the node `except`, which may keep its own name).
+pub(crate) async fn claim_name(
+    conn: &mut AnyConnection,
+    root: RootOf,
     parent: Uuid,
     name: NodeName,
     on_conflict: OnConflict,
     except: Option<Uuid>,
 ) -> Result<NodeName> {
-    let taken = |row: Option<NodeRow>| row.is_some_and(|row| Some(row.id) != except);
-    if !taken(live_child(conn, parent, &name.key()).await?) {
+    if !name_taken(conn, root, parent, &name.key(), except).await? {
         return Ok(name);
     }
     if on_conflict == OnConflict::Fail {
@@ -74,46 +123,79 @@ async fn claim_name(
     }
     for n in 1..=MAX_RENAME_TRIES {
         let candidate = name.numbered(n);
-        if !taken(live_child(conn, parent, &candidate.key()).await?) {
+        if !name_taken(conn, root, parent, &candidate.key(), except).await? {
             return Ok(candidate);
         }
     }
     Err(StoreError::NameConflict(name.to_string()))
 }
 
-/// The live folder `folder`, or why it cannot take children.
-async fn live_folder(conn: &mut AnyConnection, actor: &Actor, folder: NodeRef) -> Result<NodeRow> {
-    let row = load(conn, actor, resolve(actor, folder)).await?;
+/// Fails unless `row` is a live folder that can take children.
+fn check_folder(row: &NodeRow) -> Result<()> {
     if row.kind != NodeKind::Folder {
         return Err(StoreError::NotAFolder);
     }
     if !row.is_live() {
         return Err(StoreError::Trashed);
     }
-    Ok(row)
+    Ok(())
 }
 
-/// Loads a node as the target of a change: visible, live and not the root.
-async fn changeable(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<NodeRow> {
-    let row = load(conn, actor, id).await?;
+/// Fails unless `row` can be the target of a change: live and not a root.
+fn check_changeable(row: &NodeRow) -> Result<()> {
     if row.is_root() {
         return Err(StoreError::RootImmutable);
     }
     if !row.is_live() {
         return Err(StoreError::Trashed);
     }
-    Ok(row)
+    Ok(())
 }
 
-/// Reloads a node after a change and returns its wire form.
-async fn reload(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<Node> {
+/// Loads the node `id` to change it: checks the actor may write its namespace, takes that
+/// namespace's next sequence number (on PostgreSQL this orders the namespace's writers) and reads the
+/// node again in that order. Returns the node, its space and the sequence number.
+pub(crate) async fn lock(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(NodeRow, Space, i64)> {
+    let mut row = load(conn, actor, id).await?;
+    // A concurrent move between namespaces can re-home the node while we wait; a few tries settle it.
+    for _ in 0..4 {
+        let space = actor.space(row.ns_id)?.writable()?.clone();
+        let seq = next_seq(conn, space.ns_id).await?;
+        row = load(conn, actor, id).await?;
+        if row.ns_id == space.ns_id {
+            return Ok((row, space, seq));
+        }
+    }
+    Err(StoreError::NotFound)
+}
+
+/// Journals a change of the node `id` in `space`'s namespace and returns the node as the actor sees
+/// it (the journal keeps paths relative to the namespace; see `journal.rs`).
+async fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    space: &Space,
+    seq: i64,
+    op: ChangeOp,
+    id: Uuid,
+) -> Result<Node> {
     let row = load(conn, actor, id).await?;
-    let path = PathCache::default().of(conn, &row).await?;
-    Ok(row.to_node(path))
+    let seen = view(conn, &mut PathCache::of_actor(actor), actor, &row).await?;
+    if space.ns_id == actor.ns_id {
+        append(conn, space.ns_id, seq, op, &seen, false).await?;
+    } else {
+        let kept = PathCache::within(space.root_id).of(conn, &row).await?;
+        append(conn, space.ns_id, seq, op, &row.to_node(kept), false).await?;
+    }
+    Ok(seen)
 }
 
 /// Adds `delta` bytes to the owner's usage, refusing growth past the quota.
-async fn charge(conn: &mut AnyConnection, owner: Uuid, delta: i64) -> Result<()> {
+pub(crate) async fn charge(conn: &mut AnyConnection, owner: Uuid, delta: i64) -> Result<()> {
     if delta == 0 {
         return Ok(());
     }
@@ -148,7 +230,7 @@ async fn charge(conn: &mut AnyConnection, owner: Uuid, delta: i64) -> Result<()>
 )]
 async fn insert_node(
     conn: &mut AnyConnection,
-    actor: &Actor,
+    space: &Space,
     parent: Uuid,
     kind: NodeKind,
     name: &NodeName,
@@ -163,8 +245,8 @@ async fn insert_node(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id.to_string())
-    .bind(actor.ns_id.to_string())
-    .bind(actor.user_id.to_string())
+    .bind(space.ns_id.to_string())
+    .bind(space.owner_id.to_string())
     .bind(parent.to_string())
     .bind(kind.as_str())
     .bind(name.as_str())
@@ -202,14 +284,14 @@ impl Store {
     ) -> Result<Node> {
         let mut w = self.write().await?;
         let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let parent = live_folder(conn, actor, parent).await?;
-        let name = claim_name(conn, parent.id, name, on_conflict, None).await?;
-        let id = insert_node(conn, actor, parent.id, NodeKind::Folder, &name, seq, None).await?;
-        let node = reload(conn, actor, id).await?;
-        append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+        let (parent, space, seq) = lock(conn, actor, resolve(actor, parent)).await?;
+        check_folder(&parent)?;
+        let name = claim_name(conn, actor.into(), parent.id, name, on_conflict, None).await?;
+        let id = insert_node(conn, &space, parent.id, NodeKind::Folder, &name, seq, None).await?;
+        let node = record(conn, actor, &space, seq, ChangeOp::Upsert, id).await?;
+        let readers = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(node)
     }
 
@@ -223,18 +305,19 @@ impl Store {
         base_rev: Option<&str>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
-        let written = write_content_in(w.conn(), actor, target, &content, base_rev).await?;
+        let (node, created, readers) =
+            write_content_in(w.conn(), actor, target, &content, base_rev).await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
-        Ok(written)
+        self.announce_all(&readers);
+        Ok((node, created))
     }
 
     /// Makes an old version the newest one again (as a new version number).
     pub async fn restore_version(&self, actor: &Actor, file: NodeRef, number: u64) -> Result<Node> {
         let mut w = self.write().await?;
         let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let row = changeable(conn, actor, resolve(actor, file)).await?;
+        let (row, space, seq) = lock(conn, actor, resolve(actor, file)).await?;
+        check_changeable(&row)?;
         if row.kind != NodeKind::File {
             return Err(StoreError::NotAFile);
         }
@@ -263,14 +346,15 @@ impl Store {
         .bind(micros(Utc::now()))
         .execute(&mut *conn)
         .await?;
-        let node = reload(conn, actor, row.id).await?;
-        append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+        let node = record(conn, actor, &space, seq, ChangeOp::Upsert, row.id).await?;
+        let readers = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(node)
     }
 
-    /// Renames and/or moves a node.
+    /// Renames and/or moves a node. A member renaming a folder shared with them renames only
+    /// their mount of it; a move into or out of a shared folder re-homes the subtree.
     pub async fn patch_node(
         &self,
         actor: &Actor,
@@ -280,28 +364,80 @@ impl Store {
         base_rev: Option<&str>,
         on_conflict: OnConflict,
     ) -> Result<Node> {
+        let id = resolve(actor, node);
         let mut w = self.write().await?;
         let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let row = changeable(conn, actor, resolve(actor, node)).await?;
+        if actor.mount_at(id).is_some() {
+            let parent = parent.map(|p| resolve(actor, p));
+            let node = rename_mount(conn, actor, id, name, parent, base_rev, on_conflict).await?;
+            w.commit().await?;
+            self.announce_all(&[actor.ns_id]);
+            return Ok(node);
+        }
+        let (row, space, seq) = lock(conn, actor, id).await?;
+        check_changeable(&row)?;
         row.check_rev(base_rev)?;
-        let parent_id = match parent {
+        let target = match parent {
             Some(parent) => {
-                let target = live_folder(conn, actor, parent).await?;
+                let target = load(conn, actor, resolve(actor, parent)).await?;
+                check_folder(&target)?;
                 if row.kind == NodeKind::Folder && is_within(conn, target.id, row.id).await? {
                     return Err(StoreError::Cycle);
                 }
-                target.id
+                Some(target)
             }
+            None => None,
+        };
+        let parent_id = match &target {
+            Some(target) => target.id,
             None => row.parent_id.ok_or(StoreError::RootImmutable)?,
         };
+        // Where the node ends up: a shared folder's top stays in its owner's own tree; anything
+        // else moves into the namespace of the folder it goes into.
+        let mut destination = None;
+        if let Some(target) = &target {
+            if row.id == space.root_id {
+                if target.ns_id != actor.ns_id {
+                    return Err(StoreError::SharedNesting);
+                }
+            } else if target.ns_id != row.ns_id {
+                if holds_namespace(conn, row.id).await? {
+                    return Err(StoreError::SharedNesting);
+                }
+                destination = Some(actor.space(target.ns_id)?.writable()?.clone());
+            }
+        }
         let name = match name {
             Some(name) => name,
             None => {
                 NodeName::new(row.name.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?
             }
         };
-        let name = claim_name(conn, parent_id, name, on_conflict, Some(row.id)).await?;
+        let name = claim_name(
+            conn,
+            actor.into(),
+            parent_id,
+            name,
+            on_conflict,
+            Some(row.id),
+        )
+        .await?;
+        let mut readers = readers(conn, actor, &space).await?;
+        if destination.is_some() {
+            // The old namespace sees the node go; the new one sees the whole subtree arrive.
+            let mut gone = row.clone();
+            gone.rev = seq;
+            let kept = PathCache::within(space.root_id).of(conn, &row).await?;
+            append(
+                conn,
+                space.ns_id,
+                seq,
+                ChangeOp::Delete,
+                &gone.to_node(kept),
+                false,
+            )
+            .await?;
+        }
         let updated = sqlx::query(
             "UPDATE nodes SET parent_id = $2, name = $3, name_key = $4, rev = $5 WHERE id = $1",
         )
@@ -319,10 +455,17 @@ impl Store {
                 error.into()
             });
         }
-        let node = reload(conn, actor, row.id).await?;
-        append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+        let node = match &destination {
+            Some(to) => {
+                rehome(conn, row.id, &space, to).await?;
+                readers.extend(crate::spaces::readers(conn, actor, to).await?);
+                let fresh = load(conn, actor, row.id).await?;
+                view(conn, &mut PathCache::of_actor(actor), actor, &fresh).await?
+            }
+            None => record(conn, actor, &space, seq, ChangeOp::Upsert, row.id).await?,
+        };
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(node)
     }
 
@@ -337,8 +480,10 @@ impl Store {
     ) -> Result<Node> {
         let mut w = self.write().await?;
         let conn = w.conn();
-        let source = changeable(conn, actor, resolve(actor, source)).await?;
-        let target = live_folder(conn, actor, parent).await?;
+        let (target, space, _) = lock(conn, actor, resolve(actor, parent)).await?;
+        check_folder(&target)?;
+        let source = load(conn, actor, resolve(actor, source)).await?;
+        check_changeable(&source)?;
         if source.kind == NodeKind::Folder && is_within(conn, target.id, source.id).await? {
             return Err(StoreError::Cycle);
         }
@@ -347,8 +492,8 @@ impl Store {
             None => NodeName::new(source.name.clone())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         };
-        let name = claim_name(conn, target.id, name, on_conflict, None).await?;
-        let top = copy_one(conn, actor, &source, target.id, &name).await?;
+        let name = claim_name(conn, actor.into(), target.id, name, on_conflict, None).await?;
+        let top = copy_one(conn, actor, &space, &source, target.id, &name).await?;
         // Each folder is created (and journaled) before its children.
         let mut queue = vec![(source.id, top)];
         while let Some((from, to)) = queue.pop() {
@@ -363,29 +508,39 @@ impl Store {
                 let row = row?;
                 let child_name = NodeName::new(row.name.clone())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let copy = copy_one(conn, actor, &row, to, &child_name).await?;
+                let copy = copy_one(conn, actor, &space, &row, to, &child_name).await?;
                 if row.kind == NodeKind::Folder {
                     queue.push((row.id, copy));
                 }
             }
         }
-        let node = reload(conn, actor, top).await?;
+        let row = load(conn, actor, top).await?;
+        let node = view(conn, &mut PathCache::of_actor(actor), actor, &row).await?;
+        let readers = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(node)
     }
 
-    /// Moves a node (and everything under it) to the trash.
+    /// Moves a node (and everything under it) to the trash. A member trashing a folder shared with
+    /// them leaves the share instead: it leaves their tree and nobody else's.
     pub async fn trash_node(
         &self,
         actor: &Actor,
         node: NodeRef,
         base_rev: Option<&str>,
     ) -> Result<()> {
+        let id = resolve(actor, node);
         let mut w = self.write().await?;
         let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let row = changeable(conn, actor, resolve(actor, node)).await?;
+        if let Some((_, mount)) = actor.mount_at(id) {
+            let readers = leave_mount(conn, mount.share_id).await?;
+            w.commit().await?;
+            self.announce_all(&readers);
+            return Ok(());
+        }
+        let (row, space, seq) = lock(conn, actor, id).await?;
+        check_changeable(&row)?;
         row.check_rev(base_rev)?;
         sqlx::query(
             "WITH RECURSIVE sub(id) AS ( \
@@ -402,33 +557,55 @@ impl Store {
             .bind(seq)
             .execute(&mut *conn)
             .await?;
-        let node = reload(conn, actor, row.id).await?;
-        append(conn, actor.ns_id, seq, ChangeOp::Delete, &node).await?;
+        record(conn, actor, &space, seq, ChangeOp::Delete, row.id).await?;
+        let mut readers = readers(conn, actor, &space).await?;
+        // A shared folder inside went with it: its members see it go.
+        for inner in nested_spaces(conn, actor, row.id, &space).await? {
+            let seq = next_seq(conn, inner.ns_id).await?;
+            sqlx::query("UPDATE nodes SET rev = $2 WHERE id = $1")
+                .bind(inner.root_id.to_string())
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+            record(conn, actor, &inner, seq, ChangeOp::Delete, inner.root_id).await?;
+            readers.extend(crate::spaces::readers(conn, actor, &inner).await?);
+        }
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(())
     }
 
     /// Brings a trashed node (and what was trashed with it) back to its folder, renamed on a clash.
-    /// When its folder is gone or still in the trash, it comes back into the root.
+    /// When its folder is gone or still in the trash, it comes back into the top of its namespace
+    /// (the root, or the shared folder it was in).
     pub async fn restore_node(&self, actor: &Actor, node: NodeRef) -> Result<Node> {
+        let id = resolve(actor, node);
         let mut w = self.write().await?;
         let conn = w.conn();
-        let row = load(conn, actor, resolve(actor, node)).await?;
+        if actor.mount_at(id).is_some() {
+            // Only the owner can bring back a shared folder they trashed.
+            return Err(StoreError::ReadOnly);
+        }
+        let (row, space, _) = lock(conn, actor, id).await?;
         let Some(trash_root) = row.trash_root.filter(|_| !row.is_live()) else {
             return Err(StoreError::NotTrashed);
+        };
+        let fallback = if row.id == space.root_id {
+            actor.root_id
+        } else {
+            space.root_id
         };
         let parent = match row.parent_id {
             Some(parent) => match load(conn, actor, parent).await {
                 Ok(folder) if folder.is_live() => folder.id,
-                Ok(_) | Err(StoreError::NotFound) => actor.root_id,
+                Ok(_) | Err(StoreError::NotFound) => fallback,
                 Err(error) => return Err(error),
             },
             None => return Err(StoreError::RootImmutable),
         };
         let name =
             NodeName::new(row.name.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let name = claim_name(conn, parent, name, OnConflict::Rename, None).await?;
+        let name = claim_name(conn, actor.into(), parent, name, OnConflict::Rename, None).await?;
         sqlx::query("UPDATE nodes SET parent_id = $2, name = $3, name_key = $4 WHERE id = $1")
             .bind(row.id.to_string())
             .bind(parent.to_string())
@@ -447,10 +624,12 @@ impl Store {
         .bind(trash_root.to_string())
         .fetch_all(&mut *conn)
         .await?;
-        let mut paths = PathCache::default();
+        let mut readers = Vec::new();
         for restored in restored.iter().map(NodeRow::from_row) {
             let restored = restored?;
-            let seq = next_seq(conn, actor.ns_id).await?;
+            // A shared folder that went with it comes back in its own namespace.
+            let home = actor.space(restored.ns_id)?.clone();
+            let seq = next_seq(conn, home.ns_id).await?;
             sqlx::query(
                 "UPDATE nodes SET deleted_at = NULL, trash_root = NULL, rev = $2 WHERE id = $1",
             )
@@ -458,35 +637,48 @@ impl Store {
             .bind(seq)
             .execute(&mut *conn)
             .await?;
-            let fresh = load(conn, actor, restored.id).await?;
-            let path = paths.of(conn, &fresh).await?;
-            append(
-                conn,
-                actor.ns_id,
-                seq,
-                ChangeOp::Upsert,
-                &fresh.to_node(path),
-            )
-            .await?;
+            record(conn, actor, &home, seq, ChangeOp::Upsert, restored.id).await?;
+            if !readers.contains(&home.ns_id) {
+                readers.push(home.ns_id);
+            }
         }
-        let node = reload(conn, actor, row.id).await?;
+        let mut notify = Vec::new();
+        for ns in readers {
+            notify.extend(crate::spaces::readers(conn, actor, actor.space(ns)?).await?);
+        }
+        let row = load(conn, actor, row.id).await?;
+        let node = view(conn, &mut PathCache::of_actor(actor), actor, &row).await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&notify);
         Ok(node)
     }
 
     /// Deletes a trashed node and everything under it for good. Its chunks become garbage once no
-    /// other version references them.
+    /// other version references them. A shared folder deleted this way is unshared.
     pub async fn purge_node(&self, actor: &Actor, node: NodeRef) -> Result<()> {
+        let id = resolve(actor, node);
         let mut w = self.write().await?;
         let conn = w.conn();
-        let seq = next_seq(conn, actor.ns_id).await?;
-        let row = load(conn, actor, resolve(actor, node)).await?;
+        if actor.mount_at(id).is_some() {
+            return Err(StoreError::ReadOnly);
+        }
+        let (row, space, seq) = lock(conn, actor, id).await?;
         if row.is_live() {
             return Err(StoreError::NotTrashed);
         }
         const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( SELECT id FROM nodes WHERE id = $1 \
              UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id )";
+        let inner: Vec<String> = sqlx::query_scalar(&format!(
+            "{SUBTREE} SELECT id FROM namespaces WHERE root_id IN (SELECT id FROM sub)"
+        ))
+        .bind(row.id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        // Shared folders inside end their shares first (the members' journals name them).
+        let mut readers = readers(conn, actor, &space).await?;
+        for ns in &inner {
+            readers.extend(drop_namespace(conn, crate::accounts::parse_uuid(ns)?).await?);
+        }
         let freed: i64 = sqlx::query_scalar(&format!(
             "{SUBTREE} SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM nodes WHERE id IN (SELECT id FROM sub)"
         ))
@@ -501,7 +693,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
-        let path = PathCache::default().of(conn, &row).await?;
+        let kept = PathCache::within(space.root_id).of(conn, &row).await?;
         sqlx::query(&format!(
             "{SUBTREE} DELETE FROM nodes WHERE id IN (SELECT id FROM sub)"
         ))
@@ -509,11 +701,13 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         charge(conn, row.owner_id, -freed).await?;
-        let mut gone = row.to_node(path);
+        let mut gone = row.to_node(kept);
         gone.rev = crate::rows::rev_text(seq);
-        append(conn, actor.ns_id, seq, ChangeOp::Delete, &gone).await?;
+        if row.id != space.root_id {
+            append(conn, space.ns_id, seq, ChangeOp::Delete, &gone, false).await?;
+        }
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok(())
     }
 }
@@ -533,19 +727,127 @@ async fn is_within(conn: &mut AnyConnection, node: Uuid, ancestor: Uuid) -> Resu
     Ok(found.is_some())
 }
 
+/// The subtree of `top`, trashed nodes included, as a `WITH` clause naming `sub(id, depth)`.
+const SUBTREE_OF: &str = "WITH RECURSIVE sub(id, depth) AS ( SELECT id, 0 FROM nodes WHERE id = $1 \
+     UNION ALL SELECT n.id, sub.depth + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id )";
+
+/// Whether the subtree of `top` holds the top of a namespace (a shared folder, or `top` itself).
+pub(crate) async fn holds_namespace(conn: &mut AnyConnection, top: Uuid) -> Result<bool> {
+    let found: Option<String> = sqlx::query_scalar(&format!(
+        "{SUBTREE_OF} SELECT id FROM namespaces WHERE root_id IN (SELECT id FROM sub) LIMIT 1"
+    ))
+    .bind(top.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The actor's spaces whose top lies strictly inside the subtree of `top` (in `space`).
+async fn nested_spaces(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    top: Uuid,
+    space: &Space,
+) -> Result<Vec<Space>> {
+    let roots: Vec<String> = sqlx::query_scalar(&format!(
+        "{SUBTREE_OF} SELECT id FROM sub WHERE id IN (SELECT root_id FROM namespaces)"
+    ))
+    .bind(top.to_string())
+    .fetch_all(conn)
+    .await?;
+    Ok(actor
+        .spaces
+        .iter()
+        .filter(|inner| inner.ns_id != space.ns_id)
+        .filter(|inner| roots.contains(&inner.root_id.to_string()))
+        .cloned()
+        .collect())
+}
+
+/// Moves the subtree of `top` (trashed nodes included) into `to`'s namespace, its bytes onto the
+/// quota of `to`'s owner, and journals every live node of it there, parents first, under new revs.
+pub(crate) async fn rehome(
+    conn: &mut AnyConnection,
+    top: Uuid,
+    from: &Space,
+    to: &Space,
+) -> Result<()> {
+    if from.owner_id != to.owner_id {
+        let bytes: i64 = sqlx::query_scalar(&format!(
+            "{SUBTREE_OF} SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM nodes WHERE id IN (SELECT id FROM sub)"
+        ))
+        .bind(top.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        charge(conn, to.owner_id, bytes).await?;
+        charge(conn, from.owner_id, -bytes).await?;
+    }
+    sqlx::query(&format!(
+        "{SUBTREE_OF} UPDATE nodes SET ns_id = $2, owner_id = $3 WHERE id IN (SELECT id FROM sub)"
+    ))
+    .bind(top.to_string())
+    .bind(to.ns_id.to_string())
+    .bind(to.owner_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    // A rev only ever grows: the namespace's sequence continues past the highest rev moving in.
+    sqlx::query(&format!(
+        "{SUBTREE_OF} UPDATE namespaces SET last_seq = \
+           (SELECT CASE WHEN MAX(n.rev) > namespaces.last_seq THEN MAX(n.rev) ELSE namespaces.last_seq END \
+            FROM nodes n WHERE n.id IN (SELECT id FROM sub)) \
+         WHERE id = $2"
+    ))
+    .bind(top.to_string())
+    .bind(to.ns_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query(&format!(
+        "{SUBTREE_OF} SELECT {NODE_COLUMNS_N} FROM nodes n JOIN sub ON sub.id = n.id \
+         WHERE n.deleted_at IS NULL ORDER BY sub.depth, n.name_key"
+    ))
+    .bind(top.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    // Strictly after the delete the old namespace journaled, so readers of both apply it first.
+    let at = micros(Utc::now()) + 1;
+    let mut paths = PathCache::within(to.root_id);
+    for row in rows.iter().map(NodeRow::from_row) {
+        let mut row = row?;
+        let seq = next_seq(conn, to.ns_id).await?;
+        sqlx::query("UPDATE nodes SET rev = $2 WHERE id = $1")
+            .bind(row.id.to_string())
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        row.rev = seq;
+        let path = paths.of(conn, &row).await?;
+        append_at(
+            conn,
+            to.ns_id,
+            seq,
+            ChangeOp::Upsert,
+            &row.to_node(path),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Copies one node (a file with its current content, or an empty folder) into `parent` and journals it.
 async fn copy_one(
     conn: &mut AnyConnection,
     actor: &Actor,
+    space: &Space,
     source: &NodeRow,
     parent: Uuid,
     name: &NodeName,
 ) -> Result<Uuid> {
-    let seq = next_seq(conn, actor.ns_id).await?;
+    let seq = next_seq(conn, space.ns_id).await?;
     let id = match (source.kind, source.version) {
         (NodeKind::File, Some(version)) => {
             let size = source.size.unwrap_or(0);
-            charge(conn, actor.user_id, size).await?;
+            charge(conn, space.owner_id, size).await?;
             let content = NewContent {
                 size: to_u64(size),
                 sha256: source
@@ -562,7 +864,7 @@ async fn copy_one(
             };
             let id = insert_node(
                 conn,
-                actor,
+                space,
                 parent,
                 NodeKind::File,
                 name,
@@ -573,38 +875,57 @@ async fn copy_one(
             copy_version(conn, source.id, version, id, 1, actor.device.as_deref()).await?;
             id
         }
-        _ => insert_node(conn, actor, parent, NodeKind::Folder, name, seq, None).await?,
+        _ => insert_node(conn, space, parent, NodeKind::Folder, name, seq, None).await?,
     };
-    let node = reload(conn, actor, id).await?;
-    append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
+    record(conn, actor, space, seq, ChangeOp::Upsert, id).await?;
     Ok(id)
 }
 
 /// The body of [`Store::write_content`], inside a transaction the caller owns (chunked uploads
-/// commit their session in the same transaction).
+/// commit their session in the same transaction). Returns the node, whether it was created, and
+/// the namespaces to notify after the commit.
 pub(crate) async fn write_content_in(
     conn: &mut AnyConnection,
     actor: &Actor,
     target: ContentTarget,
     content: &NewContent,
     base_rev: Option<&str>,
-) -> Result<(Node, bool)> {
-    let seq = next_seq(conn, actor.ns_id).await?;
-    let existing = match target {
-        ContentTarget::Existing(id) => Err(changeable(conn, actor, id).await?),
+) -> Result<(Node, bool, Vec<Uuid>)> {
+    let (existing, space, seq) = match target {
+        ContentTarget::Existing(id) => {
+            let (row, space, seq) = lock(conn, actor, id).await?;
+            check_changeable(&row)?;
+            (Err(row), space, seq)
+        }
         ContentTarget::Named { parent, name, mode } => {
-            let parent = live_folder(conn, actor, parent).await?;
-            match live_child(conn, parent.id, &name.key()).await? {
-                Some(row) if mode == WriteMode::Version && row.kind == NodeKind::File => Err(row),
+            let (parent, space, seq) = lock(conn, actor, resolve(actor, parent)).await?;
+            check_folder(&parent)?;
+            let existing = match child_of(conn, actor, parent.id, &name.key()).await? {
+                Some(row)
+                    if mode == WriteMode::Version
+                        && row.kind == NodeKind::File
+                        && row.ns_id == space.ns_id =>
+                {
+                    Err(row)
+                }
                 Some(_) if mode != WriteMode::Rename => {
                     return Err(StoreError::NameConflict(name.to_string()));
                 }
                 None => Ok((parent.id, name)),
                 Some(_) => {
-                    let name = claim_name(conn, parent.id, name, OnConflict::Rename, None).await?;
+                    let name = claim_name(
+                        conn,
+                        actor.into(),
+                        parent.id,
+                        name,
+                        OnConflict::Rename,
+                        None,
+                    )
+                    .await?;
                     Ok((parent.id, name))
                 }
-            }
+            };
+            (existing, space, seq)
         }
     };
     let (id, created) = match existing {
@@ -645,10 +966,10 @@ pub(crate) async fn write_content_in(
                     current: "none".to_owned(),
                 });
             }
-            charge(conn, actor.user_id, to_i64(content.size)).await?;
+            charge(conn, space.owner_id, to_i64(content.size)).await?;
             let id = insert_node(
                 conn,
-                actor,
+                &space,
                 parent,
                 NodeKind::File,
                 &name,
@@ -660,7 +981,7 @@ pub(crate) async fn write_content_in(
             (id, true)
         }
     };
-    let node = reload(conn, actor, id).await?;
-    append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node).await?;
-    Ok((node, created))
+    let node = record(conn, actor, &space, seq, ChangeOp::Upsert, id).await?;
+    let readers = readers(conn, actor, &space).await?;
+    Ok((node, created, readers))
 }

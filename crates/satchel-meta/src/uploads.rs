@@ -86,20 +86,23 @@ async fn owned(
     hashes: &[String],
 ) -> Result<HashSet<String>> {
     let mut found = HashSet::new();
+    // What the actor can read: their tree and the folders shared with them.
+    let (spaces, ns_ids) = actor.ns_list(2);
     for batch in hashes.chunks(IN_BATCH) {
         let list = (0..batch.len())
-            .map(|i| format!("${}", i + 3))
+            .map(|i| format!("${}", i + 2 + ns_ids.len()))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
             "SELECT vc.sha256 FROM version_chunks vc JOIN nodes n ON n.id = vc.node_id \
-             WHERE n.ns_id = $1 AND vc.sha256 IN ({list}) \
+             WHERE n.ns_id IN ({spaces}) AND vc.sha256 IN ({list}) \
              UNION SELECT uc.sha256 FROM upload_chunks uc JOIN uploads u ON u.id = uc.upload_id \
-             WHERE u.user_id = $2 AND u.state = 'open' AND uc.received = 1 AND uc.sha256 IN ({list})"
+             WHERE u.user_id = $1 AND u.state = 'open' AND uc.received = 1 AND uc.sha256 IN ({list})"
         );
-        let mut query = sqlx::query_scalar::<_, String>(&sql)
-            .bind(actor.ns_id.to_string())
-            .bind(actor.user_id.to_string());
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(actor.user_id.to_string());
+        for ns in &ns_ids {
+            query = query.bind(ns);
+        }
         for hash in batch {
             query = query.bind(hash);
         }
@@ -137,11 +140,35 @@ async fn session(
 /// A session that still takes chunks.
 async fn open_session(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<()> {
     match session(conn, actor, id).await? {
-        (UploadState::Open, expires, _) if expires > micros(Utc::now()) => Ok(()),
-        (UploadState::Open | UploadState::Expired, _, _) => Err(StoreError::UploadExpired),
-        (UploadState::Committed, _, _) => Err(StoreError::UploadCommitted),
-        (UploadState::Aborted, _, _) => Err(StoreError::NotFound),
+        (UploadState::Open, expires, _) if expires > micros(Utc::now()) => {}
+        (UploadState::Open | UploadState::Expired, _, _) => return Err(StoreError::UploadExpired),
+        (UploadState::Committed, _, _) => return Err(StoreError::UploadCommitted),
+        (UploadState::Aborted, _, _) => return Err(StoreError::NotFound),
     }
+    // The folder it goes to may have been unshared, or made read-only, since the session began.
+    let parent: String = sqlx::query_scalar("SELECT parent_id FROM uploads WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    writable_folder(conn, actor, parse_uuid(&parent)?).await?;
+    Ok(())
+}
+
+/// The folder `id`, if the actor may add to it.
+async fn writable_folder(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<crate::rows::NodeRow> {
+    let folder = load(conn, actor, id).await?;
+    actor.space(folder.ns_id)?.writable()?;
+    if folder.kind != satchel_proto::NodeKind::Folder {
+        return Err(StoreError::NotAFolder);
+    }
+    if !folder.is_live() {
+        return Err(StoreError::Trashed);
+    }
+    Ok(folder)
 }
 
 /// Adds `chunks` to a session's list from index `first`, marking those the user owns as received.
@@ -239,13 +266,7 @@ impl Store {
         let id = Uuid::now_v7();
         let mut w = self.write().await?;
         let conn = w.conn();
-        let parent = load(conn, actor, resolve(actor, new.parent)).await?;
-        if parent.kind != satchel_proto::NodeKind::Folder {
-            return Err(StoreError::NotAFolder);
-        }
-        if !parent.is_live() {
-            return Err(StoreError::Trashed);
-        }
+        let parent = writable_folder(conn, actor, resolve(actor, new.parent)).await?;
         sqlx::query(
             "INSERT INTO uploads (id, user_id, ns_id, parent_id, name, size, sha256, mime, base_rev, \
              mode, device, state, created_at, expires_at, list_open) \
@@ -435,7 +456,7 @@ impl Store {
             modified_at,
         };
         let base_rev: Option<String> = head.try_get("base_rev")?;
-        let (node, created) =
+        let (node, created, readers) =
             write_content_in(conn, actor, target, &content, base_rev.as_deref()).await?;
         sqlx::query(
             "UPDATE uploads SET state = 'committed', node_id = $2 WHERE id = $1 AND state = 'open'",
@@ -445,7 +466,7 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         w.commit().await?;
-        self.announce(actor.ns_id);
+        self.announce_all(&readers);
         Ok((node, created))
     }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::accounts::{to_i64, to_u64};
 use crate::db::{from_micros, micros};
-use crate::nodes::{load, resolve};
+use crate::nodes::{load, resolve, view};
 use crate::paths::PathCache;
 use crate::tree::NewContent;
 use crate::{Actor, Result, Store, StoreError};
@@ -292,9 +292,9 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let path = PathCache::default().of(&mut conn, &row).await?;
+        let node = view(&mut conn, &mut PathCache::of_actor(actor), actor, &row).await?;
         Ok(VersionContent {
-            node: row.to_node(path),
+            node,
             version: info,
             chunks,
         })

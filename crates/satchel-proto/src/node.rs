@@ -95,6 +95,10 @@ pub struct Change {
     pub op: ChangeOp,
     /// The node's state after the change.
     pub node: Node,
+    /// On a `delete`: the node left the reader's tree without being trashed — a folder shared with
+    /// them was unshared, or they left it. Copies they hold are theirs to keep, as plain files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unshared: bool,
 }
 
 /// A page of the journal.

@@ -41,6 +41,8 @@ pub enum ProblemCode {
     Incomplete,
     UploadCommitted,
     ListClosed,
+    SharedNesting,
+    MountFixed,
     // 410
     CursorExpired,
     UploadExpired,
@@ -77,7 +79,8 @@ impl ProblemCode {
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
-            | RootImmutable | Incomplete | UploadCommitted | ListClosed => 409,
+            | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
+            | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
             | UrlExpired => 410,
             RevMismatch => 412,
@@ -136,6 +139,10 @@ impl ProblemCode {
             Incomplete => "Chunks are missing; upload them before committing",
             UploadCommitted => "The upload is already committed",
             ListClosed => "The chunk list of this upload is complete",
+            SharedNesting => "A shared folder cannot contain, or be inside, another shared folder",
+            MountFixed => {
+                "A folder shared with you stays in your root: rename it, or leave the share"
+            }
             UploadExpired => "The upload session has expired",
             RevMismatch => "The node has changed since that revision",
             PayloadTooLarge => "Request body too large",

@@ -41,3 +41,36 @@ pub struct CreateLink {
     /// Largest file an upload link accepts, in bytes.
     pub max_upload_bytes: Option<u64>,
 }
+
+/// A folder shared between accounts, as the owner or a member sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShareInfo {
+    pub id: Uuid,
+    /// The shared folder (the same id for the owner and every member).
+    pub node_id: Uuid,
+    pub owner_email: String,
+    pub member_email: String,
+    /// `view` or `edit`.
+    pub permission: String,
+    /// The folder's name in the member's root (the member may rename it for themselves).
+    pub mount_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/shares`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShare {
+    pub node_id: Uuid,
+    /// The member's account.
+    pub email: String,
+    /// `view` or `edit`.
+    pub permission: String,
+}
+
+/// `PATCH /api/v1/shares/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateShare {
+    pub permission: String,
+}

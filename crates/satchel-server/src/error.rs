@@ -72,6 +72,10 @@ impl From<StoreError> for ApiError {
             StoreError::UploadCommitted => C::UploadCommitted,
             StoreError::ListClosed => C::ListClosed,
             StoreError::SizeMismatch(_) => C::SizeMismatch,
+            StoreError::ReadOnly => C::ReadOnly,
+            StoreError::SharedNesting => C::SharedNesting,
+            StoreError::MountFixed => C::MountFixed,
+            StoreError::InvalidShare(_) => C::BadRequest,
             StoreError::Database(_) if error.is_unavailable() => {
                 tracing::warn!(%error, "database unavailable");
                 return Self::new(C::Unavailable, "the database is unavailable; retry shortly");

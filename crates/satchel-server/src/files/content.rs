@@ -94,26 +94,40 @@ fn modified_at(headers: &HeaderMap) -> ApiResult<Option<chrono::DateTime<chrono:
         .transpose()
 }
 
-/// Bytes the owner may still add, counting back the file a write would replace.
-fn room(actor: &Actor, replaced: Option<&Node>) -> Option<u64> {
-    let freed = replaced.and_then(|node| node.size).unwrap_or(0);
-    actor
-        .quota_bytes
-        .map(|quota| (quota + freed).saturating_sub(actor.used_bytes))
+/// Bytes the owner of `at` may still add (a folder shared with the actor uses its owner's quota),
+/// counting back `freed` bytes of a file the write replaces; `None` without a quota.
+async fn room(state: &AppState, actor: &Actor, at: NodeRef, freed: u64) -> ApiResult<Option<u64>> {
+    Ok(state
+        .store
+        .quota_for(actor, at)
+        .await?
+        .map(|(quota, used)| (quota + freed).saturating_sub(used)))
 }
 
-/// The file a named write would replace, looked up only when a quota makes it matter.
-async fn replaced_file(
+/// [`room`] for a named write into `parent`, counting back the file it would replace.
+async fn room_for_name(
     state: &AppState,
     actor: &Actor,
     parent: NodeRef,
     name: &NodeName,
     mode: WriteMode,
-) -> ApiResult<Option<Node>> {
-    if actor.quota_bytes.is_none() || mode != WriteMode::Version {
+) -> ApiResult<Option<u64>> {
+    if actor.quota_bytes.is_none() && parent == NodeRef::Root {
         return Ok(None);
     }
-    Ok(state.store.child_named(actor, parent, name).await?)
+    let Some(room) = room(state, actor, parent, 0).await? else {
+        return Ok(None);
+    };
+    if mode != WriteMode::Version {
+        return Ok(Some(room));
+    }
+    let freed = state
+        .store
+        .child_named(actor, parent, name)
+        .await?
+        .and_then(|node| node.size)
+        .unwrap_or(0);
+    Ok(Some(room + freed))
 }
 
 /// Types that say nothing about the content (curl's `--data-binary` sends a form type).
@@ -186,8 +200,8 @@ pub async fn put_by_name(
 ) -> ApiResult<Response> {
     let mode = write_mode(params.on_conflict.as_deref())?;
     let modified_at = modified_at(&headers)?;
-    let replaced = replaced_file(&state, &actor, params.parent_id, &params.name, mode).await?;
-    let expect = expectations(&headers, room(&actor, replaced.as_ref()))?;
+    let room = room_for_name(&state, &actor, params.parent_id, &params.name, mode).await?;
+    let expect = expectations(&headers, room)?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
     let mut content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
     content.modified_at = modified_at;
@@ -229,7 +243,8 @@ pub async fn put_by_id(
         ));
     }
     let modified_at = modified_at(&headers)?;
-    let expect = expectations(&headers, room(&actor, Some(&node)))?;
+    let room = room(&state, &actor, NodeRef::Id(node.id), node.size.unwrap_or(0)).await?;
+    let expect = expectations(&headers, room)?;
     let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
     let mut content =
         stored.into_content(mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()));
@@ -270,9 +285,8 @@ pub async fn post_multipart(
                     .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
                 let mode = write_mode(on_conflict.as_deref())?;
                 let mime = mime_for(name.as_str(), field.content_type());
-                let replaced = replaced_file(&state, &actor, parent, &name, mode).await?;
                 let expect = Expectations {
-                    room: room(&actor, replaced.as_ref()),
+                    room: room_for_name(&state, &actor, parent, &name, mode).await?,
                     ..Default::default()
                 };
                 let stored = ingest(&state.blobs, Box::pin(field), expect).await?;

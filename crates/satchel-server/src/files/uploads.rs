@@ -78,14 +78,15 @@ pub async fn init(
             format!("the chunks add up to {total} bytes, not {}", request.size),
         ));
     }
-    if let Some(quota) = actor.quota_bytes
-        && actor.used_bytes.saturating_add(request.size) > quota
+    // The quota of whoever owns the folder (a folder shared with the actor uses its owner's).
+    if let Some((quota, used)) = state.store.quota_for(&actor, request.parent_id).await?
+        && used.saturating_add(request.size) > quota
     {
         return Err(ApiError::new(
             ProblemCode::QuotaExceeded,
             format!(
-                "{} of {quota} bytes used; this file needs {}",
-                actor.used_bytes, request.size
+                "{used} of {quota} bytes used; this file needs {}",
+                request.size
             ),
         ));
     }

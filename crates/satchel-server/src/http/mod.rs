@@ -93,6 +93,14 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
             sharing::links::delete_link
         ))
         .routes(routes!(sharing::links::link_accesses))
+        .routes(routes!(
+            sharing::shares::create_share,
+            sharing::shares::list_shares
+        ))
+        .routes(routes!(
+            sharing::shares::patch_share,
+            sharing::shares::delete_share
+        ))
         .routes(routes!(sharing::signed::download_url))
         .routes(routes!(sharing::signed::signed_download))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))

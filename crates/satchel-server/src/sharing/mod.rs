@@ -1,8 +1,9 @@
-//! Sharing with people who have no account: public links (`links` for their owners, `public` for
-//! visitors) and signed download URLs (`signed`).
+//! Sharing: folders shared between accounts (`shares`); with people who have no account, public
+//! links (`links` for their owners, `public` for visitors) and signed download URLs (`signed`).
 
 pub mod links;
 pub mod public;
+pub mod shares;
 pub mod signed;
 pub mod zip;
 

@@ -13,6 +13,7 @@ mod journal;
 mod links;
 mod notifications;
 mod search;
+mod shares;
 mod trash;
 mod uploads;
 mod versions;
