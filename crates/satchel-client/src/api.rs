@@ -411,6 +411,33 @@ impl Client {
         self.send(|http| http.delete(&url)).await.map(drop)
     }
 
+    /// Shares a folder with another account.
+    pub async fn create_share(
+        &self,
+        share: &satchel_proto::CreateShare,
+    ) -> Result<satchel_proto::ShareInfo, ClientError> {
+        let url = self.url("/api/v1/shares");
+        self.json(|http| http.post(&url).json(share)).await
+    }
+
+    /// Folders the user shared (`incoming = false`) or that are shared with them.
+    pub async fn shares(
+        &self,
+        incoming: bool,
+    ) -> Result<Vec<satchel_proto::ShareInfo>, ClientError> {
+        let direction = if incoming { "incoming" } else { "outgoing" };
+        let page: Page<satchel_proto::ShareInfo> = self
+            .get(&format!("/api/v1/shares?direction={direction}"))
+            .await?;
+        Ok(page.entries)
+    }
+
+    /// Ends a share (revoking it as its owner, or leaving it as its member).
+    pub async fn delete_share(&self, id: Uuid) -> Result<(), ClientError> {
+        let url = self.url(&format!("/api/v1/shares/{id}"));
+        self.send(|http| http.delete(&url)).await.map(drop)
+    }
+
     /// A cursor at the newest journal entry.
     pub async fn changes_latest(&self) -> Result<CursorEnvelope, ClientError> {
         self.get("/api/v1/changes/latest").await

@@ -219,7 +219,12 @@ impl Store {
         if !row.is_live() {
             return Err(StoreError::Trashed);
         }
-        let shared = if row.id == space.root_id && space.mount.is_none() {
+        if space.mount.is_some() {
+            return Err(StoreError::InvalidShare(
+                "only the owner of a shared folder can share it".into(),
+            ));
+        }
+        let shared = if row.id == space.root_id {
             // Shared before: another member joins the same namespace.
             space
         } else if row.ns_id != actor.ns_id {

@@ -100,9 +100,16 @@ pub enum ClientCommand {
     },
     /// What a synced folder has pending, in conflict, or failing (no network needed).
     Status { dir: PathBuf },
-    /// Make a public link to a file or folder and print its URL.
+    /// Make a public link to a file or folder and print its URL; with `--with EMAIL`, share the
+    /// folder with that account instead (it appears in their root).
     Share {
         path: String,
+        /// Share with this account (view only unless --edit).
+        #[arg(long, value_name = "EMAIL")]
+        with: Option<String>,
+        /// With --with: the account may change the folder too.
+        #[arg(long, requires = "with")]
+        edit: bool,
         /// Visitors must send this password.
         #[arg(long)]
         password: Option<String>,
@@ -123,7 +130,14 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a public link (by its id or URL).
+    /// List the folders you shared with other accounts (or, with --incoming, shared with you).
+    Shares {
+        #[arg(long)]
+        incoming: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a public link (by its id or URL), or end a share with an account (by its id).
     Unshare { link: String },
 }
 
@@ -465,11 +479,37 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::Share {
             path,
+            with: Some(email),
+            edit,
+            json,
+            ..
+        } => {
+            let node = must_find(client, &path).await?;
+            let share = client
+                .create_share(&satchel_proto::CreateShare {
+                    node_id: node.id,
+                    email,
+                    permission: if edit { "edit" } else { "view" }.to_owned(),
+                })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&share)?);
+            } else {
+                println!(
+                    "shared {} with {} ({}); share id {}",
+                    node.path, share.member_email, share.permission, share.id
+                );
+            }
+        }
+        ClientCommand::Share {
+            path,
             password,
             expires_in,
             max_downloads,
             upload,
             json,
+            with: None,
+            ..
         } => {
             let node = must_find(client, &path).await?;
             let expires_at = expires_in
@@ -517,14 +557,44 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        ClientCommand::Shares { incoming, json } => {
+            let shares = client.shares(incoming).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&shares)?);
+            } else {
+                for share in shares {
+                    let who = if incoming {
+                        format!("from {} as /{}", share.owner_email, share.mount_name)
+                    } else {
+                        format!("with {}", share.member_email)
+                    };
+                    println!("{}  {who}  ({})", share.id, share.permission);
+                }
+            }
+        }
         ClientCommand::Unshare { link } => {
             let links = client.links().await?;
-            let found = links
+            if let Some(found) = links
                 .iter()
                 .find(|l| l.id.to_string() == link || l.url == link || l.token == link)
-                .ok_or_else(|| anyhow!("no such link: {link} (see `satchel links`)"))?;
-            client.delete_link(found.id).await?;
-            println!("deleted {}", found.url);
+            {
+                client.delete_link(found.id).await?;
+                println!("deleted {}", found.url);
+                return Ok(());
+            }
+            let mut shares = client.shares(false).await?;
+            shares.extend(client.shares(true).await?);
+            let share = shares
+                .iter()
+                .find(|s| s.id.to_string() == link)
+                .ok_or_else(|| {
+                    anyhow!("no such link or share: {link} (see `satchel links`, `satchel shares`)")
+                })?;
+            client.delete_share(share.id).await?;
+            println!(
+                "ended the share of /{} with {}",
+                share.mount_name, share.member_email
+            );
         }
         ClientCommand::Login { .. }
         | ClientCommand::Logout

@@ -25,13 +25,18 @@ struct Device {
 
 impl Device {
     fn new(work: &Path, server: &Server, name: &str) -> Device {
+        Device::of(work, server, name, EMAIL)
+    }
+
+    /// A device of the account `email`.
+    fn of(work: &Path, server: &Server, name: &str, email: &str) -> Device {
         let device = Device {
             name: name.to_owned(),
             config: work.join(format!("{name}-config")),
             dir: work.join(name),
         };
         std::fs::create_dir_all(&device.dir).unwrap();
-        let (success, _, err) = device.run(&["login", &server.base, "--email", EMAIL]);
+        let (success, _, err) = device.run(&["login", &server.base, "--email", email]);
         assert!(success, "login: {err}");
         device
     }
@@ -638,4 +643,88 @@ async fn live_clients_follow_each_other_and_survive_a_server_restart() {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// Files and folders of `dir` under `folder` (paths relative to it).
+fn subtree(dir: &Path, folder: &str) -> (BTreeMap<String, Vec<u8>>, BTreeSet<String>) {
+    let (files, folders) = tree(&dir.join(folder));
+    (files, folders)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_members_sync_a_shared_folder_and_keep_their_copy_when_it_is_unshared() {
+    let setup = setup().await;
+    setup.server.register("bob@example.org").await;
+    let ana = setup.device("ana");
+    let bob = Device::of(setup.work.path(), &setup.server, "bob", "bob@example.org");
+    let ana_api = setup.api().await;
+    let bob_api = Client::login(&setup.server.base, "bob@example.org", PASSWORD, "test")
+        .await
+        .unwrap();
+
+    std::fs::create_dir_all(ana.path("Team/specs")).unwrap();
+    std::fs::write(ana.path("Team/plan.txt"), b"plan v1").unwrap();
+    std::fs::write(ana.path("Team/specs/big.bin"), noise(3 << 20, 7)).unwrap();
+    std::fs::write(ana.path("private.txt"), b"ana only").unwrap();
+    std::fs::write(bob.path("bob.txt"), b"bob only").unwrap();
+    ana.sync();
+    bob.sync();
+    let team = ana_api.node_by_path("/Team").await.unwrap().unwrap();
+    let (shared, _, err) = ana.run(&["share", "/Team", "--with", "bob@example.org", "--edit"]);
+    assert!(shared, "share: {err}");
+
+    // Bob's next pass brings the folder; his own files and Ana's other files stay apart.
+    bob.sync();
+    assert_eq!(subtree(&bob.dir, "Team"), subtree(&ana.dir, "Team"));
+    assert!(!bob.path("private.txt").exists());
+    assert!(ana_api.node_by_path("/bob.txt").await.unwrap().is_none());
+
+    // Both change it, one edit each way, then both edit the same file: a conflicted copy, kept.
+    std::fs::write(bob.path("Team/plan.txt"), b"plan v2 by bob").unwrap();
+    std::fs::write(bob.path("Team/from-bob.txt"), b"hello").unwrap();
+    std::fs::rename(bob.path("Team/specs"), bob.path("Team/specifications")).unwrap();
+    bob.sync();
+    ana.sync();
+    assert_eq!(
+        std::fs::read(ana.path("Team/plan.txt")).unwrap(),
+        b"plan v2 by bob"
+    );
+    assert!(ana.path("Team/specifications/big.bin").exists());
+    std::fs::write(ana.path("Team/plan.txt"), b"ana's v3").unwrap();
+    std::fs::write(bob.path("Team/plan.txt"), b"bob's v3").unwrap();
+    ana.sync();
+    let pass = bob.sync();
+    assert_eq!(pass["conflicts"], 1, "{pass}");
+    for _ in 0..3 {
+        ana.sync();
+        bob.sync();
+    }
+    let (files, _) = subtree(&ana.dir, "Team");
+    assert_eq!(
+        subtree(&bob.dir, "Team"),
+        (files.clone(), subtree(&ana.dir, "Team").1)
+    );
+    let plans: Vec<&Vec<u8>> = files
+        .iter()
+        .filter(|(path, _)| path.starts_with("plan"))
+        .map(|(_, bytes)| bytes)
+        .collect();
+    assert_eq!(plans.len(), 2, "{:?}", files.keys());
+    assert!(plans.contains(&&b"ana's v3".to_vec()) && plans.contains(&&b"bob's v3".to_vec()));
+
+    // Ana ends the share: Bob keeps his copy as his own files (uploaded to his tree); Ana's folder
+    // is untouched by it.
+    let shares = ana_api.shares(false).await.unwrap();
+    ana_api.delete_share(shares[0].id).await.unwrap();
+    let before = subtree(&bob.dir, "Team");
+    bob.sync();
+    assert_eq!(subtree(&bob.dir, "Team"), before);
+    let own = bob_api.node_by_path("/Team").await.unwrap().unwrap();
+    assert_ne!(own.id, team.id, "Bob's copy is a folder of his own");
+    ana.sync();
+    assert_eq!(subtree(&ana.dir, "Team").0, before.0);
+    assert_eq!(
+        ana_api.children(NodeRef::Id(team.id)).await.unwrap().len(),
+        bob_api.children(NodeRef::Id(own.id)).await.unwrap().len()
+    );
 }

@@ -210,6 +210,7 @@ impl Engine {
     /// One full pass: rounds until local and remote agree (or only held-back deletions remain).
     pub async fn sync_once(&mut self) -> Result<Summary, ClientError> {
         let mut summary = Summary::default();
+        self.check_mounts().await?;
         for _ in 0..MAX_ROUNDS {
             summary.rounds += 1;
             let progressed = self.round(&mut summary).await?;
@@ -225,9 +226,48 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Compares the folders shared with us to those of the last pass: one that is no longer
+    /// shared (revoked while this client was not running) is released like an `unshared` change.
+    async fn check_mounts(&mut self) -> Result<(), ClientError> {
+        let now: Vec<String> = self
+            .client
+            .shares(true)
+            .await?
+            .iter()
+            .map(|share| share.node_id.to_string())
+            .collect();
+        let before = self.state.meta("mounts").await?.unwrap_or_default();
+        for id in before.split(',').filter(|id| !id.is_empty()) {
+            if !now.iter().any(|mount| mount == id)
+                && let Ok(id) = id.parse()
+            {
+                self.release(id);
+            }
+        }
+        self.state.set_meta("mounts", &now.join(",")).await
+    }
+
+    /// A folder no longer shared with us: what we hold of it is ours now, plain files that the plan
+    /// uploads to our own tree — never deleted as if the server had deleted it.
+    fn release(&mut self, id: Uuid) {
+        let path = self
+            .state
+            .base()
+            .iter()
+            .find(|(_, base)| base.id == id)
+            .map(|(path, _)| path.clone());
+        if let Some(path) = path {
+            tracing::info!("~ {path} is no longer shared with you: your copy stays as your own");
+            self.state.forget(&path);
+        }
+    }
+
     /// One round; says whether it changed anything (so another round may be needed).
     async fn round(&mut self, summary: &mut Summary) -> Result<bool, ClientError> {
         self.remote.catch_up(&self.client).await?;
+        for id in self.remote.take_unshared() {
+            self.release(id);
+        }
         let ignore = self.ignore.clone();
         let remote: BTreeMap<String, Remote> = self
             .remote

@@ -23,6 +23,8 @@ pub struct RemoteTree {
     root: Uuid,
     nodes: HashMap<Uuid, Entry>,
     cursor: String,
+    /// See [`RemoteTree::take_unshared`].
+    unshared: Vec<Uuid>,
 }
 
 /// A node as the planner sees it.
@@ -55,6 +57,7 @@ impl RemoteTree {
             root,
             nodes: HashMap::new(),
             cursor: latest.cursor,
+            unshared: Vec::new(),
         };
         tree.list_under(client, root).await?;
         Ok(tree)
@@ -81,6 +84,12 @@ impl RemoteTree {
         &self.cursor
     }
 
+    /// The folders that left the tree because they were unshared (not trashed) since the last call:
+    /// what the client holds of them stays, as the user's own files.
+    pub fn take_unshared(&mut self) -> Vec<Uuid> {
+        std::mem::take(&mut self.unshared)
+    }
+
     /// Applies the journal since the mirror's cursor; says whether anything changed. A cursor the
     /// server no longer holds means a fresh listing.
     pub async fn catch_up(&mut self, client: &Client) -> Result<bool, ClientError> {
@@ -95,6 +104,9 @@ impl RemoteTree {
                 other => other?,
             };
             for change in &page.changes {
+                if change.unshared {
+                    self.unshared.push(change.node.id);
+                }
                 changed |= self.apply(client, change.op, &change.node).await?;
             }
             self.cursor = page.cursor;

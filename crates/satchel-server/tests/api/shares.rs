@@ -643,10 +643,23 @@ async fn moves_into_and_out_of_a_shared_folder_carry_quota_and_journal() {
 async fn shared_folders_do_not_nest_and_bad_shares_are_refused() {
     let app = TestApp::spawn().await;
     let ana = app.user("ana@example.org").await;
-    app.user("bob@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    app.user("carol@example.org").await;
     let team = team(&app, &ana).await;
     let other = id_of(&app.mkdir(&ana, "root", "Other").await);
     share(&app, &ana, &team.folder, "bob@example.org", "edit").await;
+    // Only the owner invites.
+    expect_problem(
+        app.post(
+            &bob,
+            "/api/v1/shares",
+            json!({"node_id": team.folder, "email": "carol@example.org", "permission": "view"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
     let attempt = |node: String, email: &'static str, permission: &'static str| {
         let ana = &ana;
         let app = &app;
