@@ -153,6 +153,34 @@ async fn a_shared_folder_appears_in_the_members_root_and_edit_members_change_it(
     assert_eq!(restored.status(), StatusCode::OK);
     assert_eq!(app.names(&ana, &team.sub).await, ["b.txt", "c2.bin"]);
 
+    // A public link to a file inside keeps working when a member moves the file.
+    let link = expect_json(
+        app.post(&ana, "/api/v1/links", json!({"node_id": team.a}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let moved = app
+        .patch(
+            &bob,
+            &format!("/api/v1/nodes/{}", team.a),
+            json!({"parent_id": team.sub}),
+        )
+        .await;
+    assert_eq!(
+        expect_json(moved, StatusCode::OK).await["path"],
+        "/Team/sub/a.txt"
+    );
+    let token = link["token"].as_str().unwrap();
+    let visit = app
+        .client
+        .get(app.url(&format!("/s/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), StatusCode::OK);
+    assert_eq!(visit.bytes().await.unwrap().as_ref(), b"alpha two");
+
     // Both see the same versions of a.txt.
     let versions = expect_json(
         app.get(&ana, &format!("/api/v1/files/{}/versions", team.a))
