@@ -7,6 +7,7 @@
 
 mod chunking;
 mod local;
+mod s3;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 pub use chunking::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK, cut_point};
 pub use local::LocalBlobStore;
+pub use s3::{S3BlobStore, S3Credentials, S3Location};
 use satchel_proto::Sha256;
 
 /// A boxed future, so that [`BlobStore`] can be used as a trait object.
@@ -57,6 +59,12 @@ pub trait BlobStore: Send + Sync + 'static {
     /// collector's delete. Returns whether it was removed. A `put` of the same chunk racing with it
     /// either refreshes the chunk before it is judged (and it stays) or writes it anew afterwards.
     fn delete_if_stale(&self, hash: Sha256, cutoff: SystemTime) -> BoxFuture<'_, Result<bool>>;
+
+    /// Whether [`BlobStore::delete_if_stale`] ever removes anything (a bucket keeps every chunk
+    /// for now; see `s3.rs`). The collector skips sweeping a store that does not collect.
+    fn collects(&self) -> bool {
+        true
+    }
 
     /// Every chunk in the store (for sweeping chunks no metadata names).
     fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>>;

@@ -48,6 +48,13 @@ pub struct ServerConfig {
     pub data: PathBuf,
     /// `sqlite://PATH` or `postgres://…`; defaults to `sqlite://DATA/satchel.db`.
     pub database: Option<String>,
+    /// Where chunks go: a folder, or `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true`;
+    /// defaults to `DATA/chunks`.
+    pub blobs: Option<String>,
+    /// S3 access key; the standard `AWS_*` environment variables apply when unset.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret key; the standard `AWS_*` environment variables apply when unset.
+    pub s3_secret_access_key: Option<Secret>,
     /// Whether `POST /api/v1/auth/register` creates accounts.
     pub registration: Registration,
     /// Quota of new accounts in bytes; `None` is unlimited.
@@ -87,6 +94,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("satchel-data"),
             database: None,
+            blobs: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             registration: Registration::Open,
             default_quota: None,
             jwt_secret: None,
@@ -114,8 +124,30 @@ impl ServerConfig {
         }
     }
 
-    /// Where local chunks live.
+    /// Where local chunks live (when they are not in a bucket).
     pub fn chunk_dir(&self) -> PathBuf {
-        self.data.join("chunks")
+        match &self.blobs {
+            Some(dir) if !dir.starts_with("s3://") => PathBuf::from(dir),
+            _ => self.data.join("chunks"),
+        }
+    }
+
+    /// Opens the chunk store this configuration names.
+    pub fn open_blobs(&self) -> anyhow::Result<std::sync::Arc<dyn satchel_blob::BlobStore>> {
+        use satchel_blob::{LocalBlobStore, S3BlobStore, S3Credentials, S3Location};
+        match self.blobs.as_deref().and_then(S3Location::parse) {
+            Some(location) => {
+                let location = location.map_err(anyhow::Error::msg)?;
+                let credentials = S3Credentials {
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.as_ref().map(|s| s.0.clone()),
+                };
+                Ok(std::sync::Arc::new(S3BlobStore::open(
+                    &location,
+                    &credentials,
+                )?))
+            }
+            None => Ok(std::sync::Arc::new(LocalBlobStore::open(self.chunk_dir())?)),
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use satchel_blob::{BlobStore, LocalBlobStore};
+use satchel_blob::BlobStore;
 use satchel_meta::Store;
 
 use crate::accounts::limiter::RateLimiter;
@@ -50,7 +50,7 @@ impl AppState {
     pub async fn open(config: ServerConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data)?;
         let store = Store::open(&config.database_url(), config.db_max_connections).await?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.chunk_dir())?);
+        let blobs = config.open_blobs()?;
         Self::with_stores(config, store, blobs).await
     }
 

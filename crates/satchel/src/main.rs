@@ -50,6 +50,11 @@ pub struct StoreArgs {
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB` [default: sqlite://DATA/satchel.db].
     #[arg(long, env = "SATCHEL_DATABASE", global = true)]
     database: Option<String>,
+    /// Where chunks go: a folder, or `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true`
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the config file)
+    /// [default: DATA/chunks].
+    #[arg(long, env = "SATCHEL_BLOBS", global = true)]
+    blobs: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +92,9 @@ impl StoreArgs {
         }
         if let Some(database) = &self.database {
             config.database = Some(database.clone());
+        }
+        if let Some(blobs) = &self.blobs {
+            config.blobs = Some(blobs.clone());
         }
         Ok(config)
     }

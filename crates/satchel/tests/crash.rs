@@ -82,11 +82,14 @@ async fn kill_9_during_an_upload_loses_nothing_committed() {
         .await
         .unwrap();
     assert!(bytes == committed, "the committed file is served intact");
-    let leftovers = std::fs::read_dir(data.path().join("chunks").join("tmp"))
-        .unwrap()
-        .count();
-    assert_eq!(
-        leftovers, 0,
-        "temporary files of the dead upload are cleared at start"
-    );
+    if std::env::var("SATCHEL_TEST_BLOBS").is_err() {
+        // On local disk (a bucket has no temporary files: a PUT is whole or absent).
+        let leftovers = std::fs::read_dir(data.path().join("chunks").join("tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            leftovers, 0,
+            "temporary files of the dead upload are cleared at start"
+        );
+    }
 }

@@ -55,6 +55,9 @@ pub async fn collect(state: &AppState) -> Result<GcReport, ApiError> {
             break;
         }
     }
+    if !state.blobs.collects() {
+        return Ok(report); // a bucket keeps its chunks for now (see satchel-blob's s3.rs)
+    }
     for hash in state.blobs.list().await? {
         if !state.store.chunk_known(&hash).await?
             && state.blobs.delete_if_stale(hash, cutoff).await?

@@ -1,10 +1,8 @@
 //! `TestApp`: a running server and a client for it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use satchel_blob::LocalBlobStore;
 use satchel_meta::Store;
 use satchel_server::{AppState, ServerConfig};
 use serde_json::{Value, json};
@@ -42,6 +40,18 @@ async fn database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// With `SATCHEL_TEST_BLOBS=s3://BUCKET?endpoint=…` set, chunks go to that bucket, under a prefix of
+/// this test's own; otherwise to the test's data folder.
+pub fn test_blobs() -> Option<String> {
+    let url = std::env::var("SATCHEL_TEST_BLOBS").ok()?;
+    let (place, query) = url.split_once('?').unwrap_or((&url, ""));
+    let place = place.trim_end_matches('/');
+    Some(format!(
+        "{place}/t-{}?{query}",
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
 impl TestApp {
     /// Starts a server with the default configuration.
     pub async fn spawn() -> TestApp {
@@ -56,12 +66,12 @@ impl TestApp {
             ..ServerConfig::default()
         };
         config.database = Some(database_url(data.path()).await);
+        config.blobs = test_blobs();
         adjust(&mut config);
         let store = Store::open(&config.database_url(), 8)
             .await
             .expect("the database opens");
-        let blobs =
-            Arc::new(LocalBlobStore::open(config.chunk_dir()).expect("the chunk folder opens"));
+        let blobs = config.open_blobs().expect("the chunk store opens");
         let state = AppState::with_stores(config, store, blobs)
             .await
             .expect("state");

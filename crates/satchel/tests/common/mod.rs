@@ -28,6 +28,9 @@ impl Server {
         if let Ok(url) = std::fs::read_to_string(data.join("test-db-url")) {
             command.args(["--database", url.trim()]);
         }
+        if let Ok(url) = std::fs::read_to_string(data.join("test-blobs-url")) {
+            command.args(["--blobs", url.trim()]);
+        }
         let mut child = command
             .env("SATCHEL_LOG", "info")
             .env("NO_COLOR", "1")
@@ -123,6 +126,21 @@ pub async fn data_dir() -> tempfile::TempDir {
             .await
             .expect("PostgreSQL is reachable");
         std::fs::write(data.path().join("test-db-url"), &url).expect("write");
+    }
+    // With `SATCHEL_TEST_BLOBS=s3://BUCKET?endpoint=…`, chunks go to that bucket under a prefix of
+    // this test's own.
+    if let Ok(url) = std::env::var("SATCHEL_TEST_BLOBS") {
+        let (place, query) = url.split_once('?').unwrap_or((&url, ""));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos();
+        let prefixed = format!(
+            "{}/t-{}-{nanos}?{query}",
+            place.trim_end_matches('/'),
+            std::process::id()
+        );
+        std::fs::write(data.path().join("test-blobs-url"), prefixed).expect("write");
     }
     data
 }
