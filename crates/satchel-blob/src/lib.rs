@@ -34,6 +34,14 @@ pub enum BlobError {
 /// Result of every chunk store call.
 pub type Result<T, E = BlobError> = std::result::Result<T, E>;
 
+/// A presigned request that stores one chunk directly in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPut {
+    pub url: String,
+    /// Headers the request must carry exactly (they are part of the signature).
+    pub headers: Vec<(String, String)>,
+}
+
 /// A content-addressed store of immutable chunks.
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores `bytes` under `hash` (which the caller computed from them) and returns once they are
@@ -59,6 +67,26 @@ pub trait BlobStore: Send + Sync + 'static {
     /// collector's delete. Returns whether it was removed. A `put` of the same chunk racing with it
     /// either refreshes the chunk before it is judged (and it stays) or writes it anew afterwards.
     fn delete_if_stale(&self, hash: Sha256, cutoff: SystemTime) -> BoxFuture<'_, Result<bool>>;
+
+    /// The size of a stored chunk, or `None` when it is not there.
+    fn stored_size(&self, hash: Sha256) -> BoxFuture<'_, Result<Option<u64>>>;
+
+    /// A URL through which a client may store the chunk `hash` of `size` bytes itself, valid for
+    /// `valid_for`, with the headers it must send (the store refuses other bytes); `None` when the
+    /// store has no such thing (local disk).
+    fn presign_put(
+        &self,
+        _hash: Sha256,
+        _size: u64,
+        _valid_for: std::time::Duration,
+    ) -> BoxFuture<'_, Result<Option<PresignedPut>>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Whether [`BlobStore::presign_put`] hands out URLs.
+    fn presigns(&self) -> bool {
+        false
+    }
 
     /// Whether [`BlobStore::delete_if_stale`] ever removes anything (a bucket keeps every chunk
     /// for now; see `s3.rs`). The collector skips sweeping a store that does not collect.

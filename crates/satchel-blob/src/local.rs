@@ -178,6 +178,17 @@ impl BlobStore for LocalBlobStore {
         })
     }
 
+    fn stored_size(&self, hash: Sha256) -> BoxFuture<'_, Result<Option<u64>>> {
+        let path = self.path_of(&hash);
+        Box::pin(async move {
+            match tokio::fs::metadata(&path).await {
+                Ok(meta) => Ok(Some(meta.len())),
+                Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+
     fn contains(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>> {
         let path = self.path_of(&hash);
         Box::pin(async move { Ok(tokio::fs::try_exists(&path).await?) })

@@ -11,16 +11,20 @@
 //! metadata store takes that part over, [`S3BlobStore::delete_if_stale`] keeps every chunk: garbage
 //! costs space on S3, never data.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use http::{HeaderName, Method};
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::signer::{SignedUrlOptions, Signer};
+use object_store::{HeaderValue, ObjectStore, ObjectStoreExt, PutPayload};
 use satchel_proto::Sha256;
 
-use crate::{BlobError, BlobStore, BoxFuture, Result};
+use crate::{BlobError, BlobStore, BoxFuture, PresignedPut, Result};
 
 /// Where and how to reach the bucket: parsed from
 /// `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true`.
@@ -130,16 +134,24 @@ impl S3BlobStore {
     }
 
     async fn exists(&self, hash: Sha256) -> Result<bool> {
+        Ok(self.size_of(hash).await?.is_some())
+    }
+
+    async fn size_of(&self, hash: Sha256) -> Result<Option<u64>> {
         match self.store.head(&self.key(&hash)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(s3_error(error)),
         }
     }
 }
 
 fn s3_error(error: object_store::Error) -> BlobError {
-    BlobError::Io(std::io::Error::other(error.to_string()))
+    s3_error_text(error.to_string())
+}
+
+fn s3_error_text(text: String) -> BlobError {
+    BlobError::Io(std::io::Error::other(text))
 }
 
 impl BlobStore for S3BlobStore {
@@ -175,6 +187,37 @@ impl BlobStore for S3BlobStore {
         Box::pin(self.exists(hash))
     }
 
+    fn stored_size(&self, hash: Sha256) -> BoxFuture<'_, Result<Option<u64>>> {
+        Box::pin(self.size_of(hash))
+    }
+
+    fn presign_put(
+        &self,
+        hash: Sha256,
+        _size: u64,
+        valid_for: Duration,
+    ) -> BoxFuture<'_, Result<Option<PresignedPut>>> {
+        Box::pin(async move {
+            // The checksum header is signed: the client must send it, and the store checks the
+            // bytes against it, so nothing but this chunk can land under its key.
+            let checksum = BASE64.encode(hash.as_bytes());
+            let value =
+                HeaderValue::from_str(&checksum).map_err(|e| s3_error_text(e.to_string()))?;
+            let options = SignedUrlOptions::new()
+                .with_signed_header(HeaderName::from_static("x-amz-checksum-sha256"), value);
+            let url = self
+                .store
+                .signed_url_opts(Method::PUT, &self.key(&hash), valid_for, &options)
+                .await
+                .map_err(s3_error)?;
+            let headers = vec![("x-amz-checksum-sha256".to_owned(), checksum)];
+            Ok(Some(PresignedPut {
+                url: url.to_string(),
+                headers,
+            }))
+        })
+    }
+
     fn delete(&self, hash: Sha256) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             match self.store.delete(&self.key(&hash)).await {
@@ -191,6 +234,10 @@ impl BlobStore for S3BlobStore {
 
     fn collects(&self) -> bool {
         false
+    }
+
+    fn presigns(&self) -> bool {
+        true
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>> {

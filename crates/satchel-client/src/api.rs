@@ -319,6 +319,28 @@ impl Client {
             .map(drop)
     }
 
+    /// Stores a chunk straight into the blob store through a presigned URL the server handed out
+    /// (`chunk_urls` of an upload session), with the headers it requires; no token goes there.
+    pub async fn put_presigned(
+        &self,
+        target: &PresignedChunk,
+        bytes: Bytes,
+    ) -> Result<(), ClientError> {
+        let mut request = self.http.put(&target.url).body(bytes);
+        for (name, value) in &target.headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(ClientError::Other(format!(
+                "the blob store refused a chunk: {}",
+                response.status()
+            )))
+        }
+    }
+
     /// Where an upload session stands.
     pub async fn upload_status(&self, upload: Uuid) -> Result<UploadSession, ClientError> {
         self.get(&format!("/api/v1/uploads/{upload}")).await
@@ -495,5 +517,30 @@ impl Client {
             }
         })
         .await
+    }
+}
+
+/// A presigned request for one chunk, from an upload session's `chunk_urls`.
+#[derive(Debug, Clone)]
+pub struct PresignedChunk {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl PresignedChunk {
+    /// The presigned request for chunk `index`, if the session offers one.
+    pub fn of(session: &UploadSession, index: u64) -> Option<PresignedChunk> {
+        let entry = session.chunk_urls.as_ref()?.get(&index.to_string())?;
+        let url = entry.get("url")?.as_str()?.to_owned();
+        let headers = entry
+            .get("headers")
+            .and_then(|h| h.as_object())
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(PresignedChunk { url, headers })
     }
 }

@@ -16,7 +16,7 @@ mod index;
 pub mod sync;
 mod transfer;
 
-pub use api::Client;
+pub use api::{Client, PresignedChunk};
 pub use chunker::{FileChunk, FileChunks, chunk_file, chunk_file_with};
 pub use credentials::Credentials;
 pub use error::ClientError;

@@ -9,7 +9,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use satchel_proto::{ChunkSpec, InitUpload, Node, NodeName, NodeRef, Sha256};
 use sha2::Digest;
 
-use crate::{Client, ClientError, FileChunk, FileChunks, LocalIndex, chunk_file_with};
+use crate::{
+    Client, ClientError, FileChunk, FileChunks, LocalIndex, PresignedChunk, chunk_file_with,
+};
 
 /// Chunks sent at once.
 const PARALLEL_CHUNKS: usize = 4;
@@ -153,7 +155,8 @@ pub async fn upload_file(
             let _ = cut_tx.blocking_send(chunk);
         })
     });
-    let (send_tx, send_rx) = tokio::sync::mpsc::channel::<(uuid::Uuid, u64, FileChunk)>(1024);
+    let (send_tx, send_rx) =
+        tokio::sync::mpsc::channel::<(uuid::Uuid, u64, FileChunk, Option<PresignedChunk>)>(1024);
 
     // The list, in pieces: open the session with the first piece, append the rest, and queue every
     // chunk the server says is missing (once per distinct hash: one upload marks them all).
@@ -183,7 +186,10 @@ pub async fn upload_file(
             for (index, chunk) in (listed..).zip(&piece) {
                 if missing.contains(&index) && queued.insert(chunk.sha256) {
                     // A closed queue means sending failed; its error is reported below.
-                    let _ = send_tx.send((session.upload_id, index, *chunk)).await;
+                    let presigned = PresignedChunk::of(&session, index);
+                    let _ = send_tx
+                        .send((session.upload_id, index, *chunk, presigned))
+                        .await;
                 } else {
                     progress.advance(chunk.size);
                 }
@@ -198,7 +204,9 @@ pub async fn upload_file(
     let send = async move {
         let mut queue = send_rx;
         futures_util::stream::poll_fn(move |cx| queue.poll_recv(cx))
-            .map(|(upload, index, chunk)| send_chunk(client, local, upload, index, chunk, progress))
+            .map(|(upload, index, chunk, presigned)| {
+                send_chunk(client, local, upload, index, chunk, presigned, progress)
+            })
             .buffer_unordered(PARALLEL_CHUNKS)
             .try_fold(0u64, |total, size| async move { Ok(total + size) })
             .await
@@ -249,9 +257,10 @@ async fn finish(
         if status.missing.is_empty() {
             return Ok(sent);
         }
-        for index in status.missing {
+        for &index in &status.missing {
             let chunk = cut.chunks[index as usize];
-            sent += send_chunk(client, local, upload, index, chunk, &()).await?;
+            let presigned = PresignedChunk::of(&status, index);
+            sent += send_chunk(client, local, upload, index, chunk, presigned, &()).await?;
         }
     }
     Err(ClientError::Other(
@@ -296,6 +305,7 @@ async fn upload_known(
                 session.upload_id,
                 index,
                 cut.chunks[index as usize],
+                PresignedChunk::of(&session, index),
                 progress,
             )
         })
@@ -338,21 +348,35 @@ async fn upload_small(
     })
 }
 
-/// Reads a chunk back from the file and sends it. The server hashes what it receives and refuses
-/// a chunk that no longer matches its hash, so a file edited since it was cut cannot slip through;
-/// hashing here again would only spend the CPU the server needs.
+/// Reads a chunk back from the file and sends it: straight to the blob store when the server
+/// presigned a URL for it (the store checks the bytes against the signed SHA-256), else to the
+/// server. The server hashes what it receives and refuses a chunk that no longer matches its hash,
+/// so a file edited since it was cut cannot slip through either way; hashing here again would only
+/// spend the CPU the server needs. A presigned request that fails goes through the server instead.
 async fn send_chunk(
     client: &Client,
     local: &Path,
     upload: uuid::Uuid,
     index: u64,
     chunk: FileChunk,
+    presigned: Option<PresignedChunk>,
     progress: &dyn Progress,
 ) -> Result<u64, ClientError> {
     let path = local.to_path_buf();
     let bytes = tokio::task::spawn_blocking(move || read_chunk(&path, chunk.offset, chunk.size))
         .await
         .map_err(|e| ClientError::Other(e.to_string()))??;
+    if let Some(target) = presigned {
+        match with_retries(|| client.put_presigned(&target, bytes.clone())).await {
+            Ok(()) => {
+                progress.advance(chunk.size);
+                return Ok(chunk.size);
+            }
+            Err(error) => {
+                tracing::debug!("presigned chunk upload failed ({error}); via the server")
+            }
+        }
+    }
     match with_retries(|| client.put_chunk(upload, index, bytes.clone())).await {
         Err(ClientError::Api {
             code: satchel_proto::ProblemCode::ChecksumMismatch,

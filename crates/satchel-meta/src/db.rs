@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_shares.sql"),
         postgres: include_str!("../migrations/postgres/0005_shares.sql"),
     },
+    Migration {
+        version: 6,
+        name: "presigned_chunks",
+        sqlite: include_str!("../migrations/sqlite/0006_presigned_chunks.sql"),
+        postgres: include_str!("../migrations/postgres/0006_presigned_chunks.sql"),
+    },
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.

@@ -45,6 +45,8 @@ pub struct UploadStatus {
     pub id: Uuid,
     /// Indexes of the chunks still to send.
     pub missing: Vec<u64>,
+    /// The same chunks, with their hashes and sizes (in the order of `missing`).
+    pub missing_chunks: Vec<ChunkSpec>,
     pub received_bytes: u64,
     pub expires_at: DateTime<Utc>,
     pub committed_node: Option<Uuid>,
@@ -233,23 +235,30 @@ async fn status(conn: &mut AnyConnection, id: Uuid) -> Result<UploadStatus> {
         .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query(
-        "SELECT idx, size, received FROM upload_chunks WHERE upload_id = $1 ORDER BY idx",
+        "SELECT idx, sha256, size, received FROM upload_chunks WHERE upload_id = $1 ORDER BY idx",
     )
     .bind(id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     let mut missing = Vec::new();
+    let mut missing_chunks = Vec::new();
     let mut received_bytes = 0;
     for row in &rows {
         if row.try_get::<i64, _>("received")? == 1 {
             received_bytes += to_u64(row.try_get("size")?);
         } else {
             missing.push(to_u64(row.try_get("idx")?));
+            let hex: String = row.try_get("sha256")?;
+            missing_chunks.push(ChunkSpec {
+                sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
+                size: to_u64(row.try_get("size")?),
+            });
         }
     }
     Ok(UploadStatus {
         id,
         missing,
+        missing_chunks,
         received_bytes,
         expires_at: from_micros(head.try_get("expires_at")?),
         committed_node: head
@@ -355,6 +364,54 @@ impl Store {
             sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
             size: to_u64(row.try_get("size")?),
         })
+    }
+
+    /// Records that the client was given presigned URLs for these chunks of a session.
+    pub async fn mark_presigned(&self, actor: &Actor, id: Uuid, hashes: &[Sha256]) -> Result<()> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.write().await?;
+        let conn = w.conn();
+        session(conn, actor, id).await?;
+        for batch in hashes.chunks(IN_BATCH) {
+            let list = (0..batch.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE upload_chunks SET presigned = 1 WHERE upload_id = $1 AND sha256 IN ({list})"
+            );
+            let mut query = sqlx::query(&sql).bind(id.to_string());
+            for hash in batch {
+                query = query.bind(hash.to_hex());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        w.commit().await
+    }
+
+    /// The chunks of a session still missing for which the client was given presigned URLs: the
+    /// only ones a bucket holding them may count as received.
+    pub async fn presigned_missing(&self, actor: &Actor, id: Uuid) -> Result<Vec<ChunkSpec>> {
+        let mut conn = self.pool.acquire().await?;
+        session(&mut conn, actor, id).await?;
+        let rows = sqlx::query(
+            "SELECT DISTINCT sha256, size FROM upload_chunks \
+             WHERE upload_id = $1 AND received = 0 AND presigned = 1",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hex: String = row.try_get("sha256")?;
+                Ok(ChunkSpec {
+                    sha256: hex.parse().map_err(|_| StoreError::Corrupt(hex.clone()))?,
+                    size: to_u64(row.try_get("size")?),
+                })
+            })
+            .collect()
     }
 
     /// Records that the chunk `sha256` of a session is durable (every index that names it).

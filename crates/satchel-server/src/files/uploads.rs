@@ -25,15 +25,88 @@ use crate::state::AppState;
 /// Most chunks one session may list (a 10 TB file in 16 MiB chunks).
 const MAX_CHUNKS: usize = 1_000_000;
 
-fn session(state: &AppState, status: UploadStatus) -> UploadSession {
-    UploadSession {
+/// Presigned chunk URLs handed out in one answer at most (a client asks again for the rest).
+const MAX_CHUNK_URLS: usize = 1000;
+
+/// How long a presigned chunk URL works.
+const CHUNK_URL_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The wire form of a session. When the blob store presigns (S3), each missing chunk that is not
+/// already in the store gets a URL the client may PUT it to directly; a chunk already there (someone
+/// else's) gets none, so claiming it still takes sending its bytes through the server — knowing a
+/// hash never makes its content yours.
+async fn session(
+    state: &AppState,
+    actor: &satchel_meta::Actor,
+    status: UploadStatus,
+) -> ApiResult<UploadSession> {
+    let mut session = UploadSession {
         upload_id: status.id,
         missing: status.missing,
         received_bytes: status.received_bytes,
         expires_at: status.expires_at,
         max_chunk_size: state.config.max_chunk_bytes,
         chunk_urls: None,
+    };
+    if !state.blobs.presigns() {
+        return Ok(session);
     }
+    let specs = status.missing_chunks;
+    let wanted: Vec<(u64, ChunkSpec)> = session
+        .missing
+        .iter()
+        .copied()
+        .zip(specs.iter().cloned())
+        .take(MAX_CHUNK_URLS)
+        .collect();
+    let mut urls = std::collections::BTreeMap::new();
+    let presigned: Vec<_> = futures_util::stream::iter(wanted)
+        .map(|(index, chunk)| {
+            let blobs = state.blobs.clone();
+            async move {
+                if blobs.contains(chunk.sha256).await? {
+                    return Ok::<_, satchel_blob::BlobError>(None);
+                }
+                let put = blobs
+                    .presign_put(chunk.sha256, chunk.size, CHUNK_URL_TTL)
+                    .await?;
+                Ok(put.map(|put| (index, put)))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut hashes = Vec::new();
+    for found in presigned {
+        if let Some((index, put)) = found? {
+            if let Some(spec) = chunk_of(&session.missing, &specs, index) {
+                hashes.push(spec.sha256);
+            }
+            let headers: serde_json::Map<String, serde_json::Value> = put
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name, value.into()))
+                .collect();
+            urls.insert(
+                index.to_string(),
+                serde_json::json!({"url": put.url, "headers": headers}),
+            );
+        }
+    }
+    state
+        .store
+        .mark_presigned(actor, session.upload_id, &hashes)
+        .await?;
+    session.chunk_urls = (!urls.is_empty()).then_some(urls);
+    Ok(session)
+}
+
+/// The chunk at `index` among the missing ones.
+fn chunk_of(missing: &[u64], specs: &[ChunkSpec], index: u64) -> Option<ChunkSpec> {
+    missing
+        .iter()
+        .position(|&m| m == index)
+        .and_then(|at| specs.get(at).cloned())
 }
 
 fn upload_id(text: &str) -> ApiResult<Uuid> {
@@ -108,7 +181,10 @@ pub async fn init(
         expires_at: Utc::now() + chrono::Duration::seconds(state.config.upload_ttl_secs as i64),
     };
     let status = state.store.create_upload(&actor, new).await?;
-    Ok((StatusCode::CREATED, Json(session(&state, status))))
+    Ok((
+        StatusCode::CREATED,
+        Json(session(&state, &actor, status).await?),
+    ))
 }
 
 /// The checks every piece of a chunk list passes.
@@ -155,7 +231,7 @@ pub async fn append(
             request.more_chunks,
         )
         .await?;
-    Ok(Json(session(&state, status)))
+    Ok(Json(session(&state, &actor, status).await?))
 }
 
 /// Send one chunk. Its size and SHA-256 are checked while it streams; a rejected chunk stays missing.
@@ -230,8 +306,11 @@ pub async fn status(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UploadSession>> {
-    let status = state.store.upload_status(&actor, upload_id(&id)?).await?;
-    Ok(Json(session(&state, status)))
+    let id = upload_id(&id)?;
+    // What went straight to the bucket counts, so a resuming client sends only what is missing.
+    receive_presigned(&state, &actor, id).await?;
+    let status = state.store.upload_status(&actor, id).await?;
+    Ok(Json(session(&state, &actor, status).await?))
 }
 
 /// Make the uploaded chunks the file (or its new version). Retrying a commit answers the same node.
@@ -251,11 +330,37 @@ pub async fn commit(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(ProblemCode::MalformedJson, e.to_string()))?
     };
+    let id = upload_id(&id)?;
+    receive_presigned(&state, &actor, id).await?;
     let (node, _) = state
         .store
-        .commit_upload(&actor, upload_id(&id)?, request.sha256, request.modified_at)
+        .commit_upload(&actor, id, request.sha256, request.modified_at)
         .await?;
     Ok((StatusCode::CREATED, Json(node)).into_response())
+}
+
+/// Chunks a client stored through presigned URLs arrive in the bucket, not here: before a commit,
+/// every chunk this session was given a URL for that the store now holds with the right size counts
+/// as received (the store checked its bytes against the signed SHA-256 when it took them). Other
+/// missing chunks stay missing, whatever the bucket holds.
+async fn receive_presigned(
+    state: &AppState,
+    actor: &satchel_meta::Actor,
+    id: Uuid,
+) -> ApiResult<()> {
+    if !state.blobs.presigns() {
+        return Ok(());
+    }
+    let presigned = match state.store.presigned_missing(actor, id).await {
+        Ok(presigned) => presigned,
+        Err(_) => return Ok(()), // the commit itself reports what is wrong with the session
+    };
+    for chunk in &presigned {
+        if state.blobs.stored_size(chunk.sha256).await? == Some(chunk.size) {
+            state.store.chunk_received(actor, id, &chunk.sha256).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Abandon a session.

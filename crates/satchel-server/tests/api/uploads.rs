@@ -385,3 +385,103 @@ async fn a_chunk_list_can_come_in_pieces_while_chunks_go_up() {
     let node = expect_json(node, StatusCode::CREATED).await;
     assert_eq!(app.download(&ana, &id_of(&node)).await, bytes);
 }
+
+#[tokio::test]
+async fn chunks_go_straight_to_the_bucket_through_presigned_urls() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    let bytes = noise(2 << 20, 41);
+    let (first, second) = bytes.split_at(1 << 20);
+    let body = |name: &str| {
+        json!({
+            "parent_id": "root", "name": name, "size": bytes.len(), "sha256": sha256_hex(&bytes),
+            "chunks": [
+                {"sha256": sha256_hex(first), "size": first.len()},
+                {"sha256": sha256_hex(second), "size": second.len()},
+            ],
+        })
+    };
+    let session = expect_json(
+        app.post(&ana, "/api/v1/uploads", body("direct.bin")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    if !app.state.blobs.presigns() {
+        assert!(
+            session.get("chunk_urls").is_none(),
+            "local disk offers none"
+        );
+        return;
+    }
+    let urls = &session["chunk_urls"];
+    let target = &urls["0"];
+    let url = target["url"].as_str().unwrap();
+    let checksum = target["headers"]["x-amz-checksum-sha256"].as_str().unwrap();
+    let plain = reqwest::Client::new();
+    // The bucket refuses other bytes, and a request without the signed checksum.
+    let wrong = plain
+        .put(url)
+        .header("x-amz-checksum-sha256", checksum)
+        .body(second.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !wrong.status().is_success(),
+        "wrong bytes: {}",
+        wrong.status()
+    );
+    let unsigned = plain.put(url).body(first.to_vec()).send().await.unwrap();
+    assert!(
+        !unsigned.status().is_success(),
+        "no checksum: {}",
+        unsigned.status()
+    );
+    let stored = plain
+        .put(url)
+        .header("x-amz-checksum-sha256", checksum)
+        .body(first.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(stored.status().is_success(), "{}", stored.status());
+    // The other chunk through the server, then the commit finds the first in the bucket.
+    let upload = session["upload_id"].as_str().unwrap();
+    let sent = app
+        .request(
+            &ana,
+            Method::PUT,
+            &format!("/api/v1/uploads/{upload}/chunks/1"),
+        )
+        .body(second.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let node = expect_json(
+        app.post(&ana, &format!("/api/v1/uploads/{upload}/commit"), json!({}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(app.download(&ana, &id_of(&node)).await, bytes);
+
+    // Bob lists Ana's chunks without having them: no URL for what the bucket holds, and a commit
+    // without sending them finds them missing.
+    let theirs = expect_json(
+        app.post(&bob, "/api/v1/uploads", body("claimed.bin")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(theirs["chunk_urls"].get("0").is_none(), "{theirs}");
+    assert_eq!(theirs["missing"], json!([0, 1]));
+    let upload = theirs["upload_id"].as_str().unwrap();
+    expect_problem(
+        app.post(&bob, &format!("/api/v1/uploads/{upload}/commit"), json!({}))
+            .await,
+        StatusCode::CONFLICT,
+        "incomplete",
+    )
+    .await;
+}
