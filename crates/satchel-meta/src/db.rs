@@ -84,7 +84,12 @@ pub struct Store {
     /// On PostgreSQL: this process's id in `NOTIFY` payloads, and the task that hears the other
     /// servers' announcements (see `fanout.rs`).
     fanout: Option<Arc<crate::fanout::Fanout>>,
+    /// Another way to tell the other servers (Redis pub/sub), which replaces `NOTIFY` once set.
+    publisher: Arc<std::sync::OnceLock<Publisher>>,
 }
+
+/// Tells other servers that a namespace changed.
+pub type Publisher = Arc<dyn Fn(Uuid) + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,6 +179,7 @@ impl Store {
             group,
             changes,
             fanout,
+            publisher: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -209,9 +215,22 @@ impl Store {
     /// Tells subscribers that `ns` changed (after the commit that changed it).
     pub(crate) fn announce(&self, ns: Uuid) {
         let _ = self.changes.send(ns);
-        if let Some(fanout) = &self.fanout {
+        if let Some(publish) = self.publisher.get() {
+            publish(ns);
+        } else if let Some(fanout) = &self.fanout {
             fanout.publish(&self.pool, ns);
         }
+    }
+
+    /// Publishes this server's announcements through `publisher` (Redis) instead of PostgreSQL's
+    /// `NOTIFY`; servers that hear them pass them on with [`Store::announce_remote`]. Set once.
+    pub fn set_publisher(&self, publisher: Publisher) {
+        let _ = self.publisher.set(publisher);
+    }
+
+    /// Hands another server's announcement to this server's subscribers.
+    pub fn announce_remote(&self, ns: Uuid) {
+        let _ = self.changes.send(ns);
     }
 
     /// Tells subscribers that each of `namespaces` changed.

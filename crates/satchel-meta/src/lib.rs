@@ -33,7 +33,7 @@ mod versions;
 
 pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, email_key};
 pub use cursor::Cursor;
-pub use db::{Backend, Store, create_postgres_database};
+pub use db::{Backend, Publisher, Store, create_postgres_database};
 pub use error::StoreError;
 pub use gc::{Garbage, StorageStats};
 pub use links::{LinkAccess, LinkChanges, LinkPermission, LinkRecord, NewLink};

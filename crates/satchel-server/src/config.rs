@@ -86,6 +86,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Wrong passwords per link and client address allowed in a `login_window_secs`.
     pub link_password_failures_allowed: u32,
+    /// `redis://HOST:PORT/DB`: change announcements between servers and shared rate limits.
+    pub redis: Option<String>,
+    /// Prefix of Satchel's keys and channels in Redis (servers of one deployment share it).
+    pub redis_prefix: String,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +115,8 @@ impl Default for ServerConfig {
             journal_retention_days: 90,
             public_url: None,
             link_password_failures_allowed: 10,
+            redis: None,
+            redis_prefix: "satchel".to_owned(),
         }
     }
 }

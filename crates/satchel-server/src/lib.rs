@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod jobs;
+pub mod redis;
 pub mod sharing;
 pub mod state;
 pub mod sync;

@@ -68,14 +68,28 @@ impl AppState {
                     .await?
             }
         };
-        let login_limiter =
+        let mut login_limiter =
             RateLimiter::new(config.login_failures_allowed, config.login_window_secs);
         let decoy_hash =
             crate::accounts::password::hash(crate::accounts::tokens::random_token()).await?;
-        let link_limiter = RateLimiter::new(
+        let mut link_limiter = RateLimiter::new(
             config.link_password_failures_allowed,
             config.login_window_secs,
         );
+        if let Some(url) = &config.redis {
+            // Redis makes the service better, never correct: without it, each server counts and
+            // announces on its own (and through PostgreSQL).
+            match crate::redis::Redis::connect(url, &config.redis_prefix).await {
+                Ok(redis) => {
+                    redis.fan_out(&store);
+                    login_limiter = login_limiter.shared(redis.clone(), "login");
+                    link_limiter = link_limiter.shared(redis, "link");
+                }
+                Err(error) => {
+                    tracing::warn!("Redis at {url} is unreachable ({error}); going on without it")
+                }
+            }
+        }
         let url_keys = vec![crate::sharing::signed::url_key(secret.as_bytes())];
         Ok(AppState {
             store,

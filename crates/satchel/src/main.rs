@@ -73,6 +73,9 @@ struct ServeArgs {
     /// Key that signs access tokens [default: generated once and kept in the database].
     #[arg(long, env = "SATCHEL_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// `redis://HOST:PORT/DB`: announcements between servers and rate limits they share.
+    #[arg(long, env = "SATCHEL_REDIS")]
+    redis: Option<String>,
 }
 
 impl StoreArgs {
@@ -114,6 +117,9 @@ impl ServeArgs {
         }
         if let Some(secret) = &self.jwt_secret {
             config.jwt_secret = Some(Secret(secret.clone()));
+        }
+        if let Some(redis) = &self.redis {
+            config.redis = Some(redis.clone());
         }
         Ok(config)
     }

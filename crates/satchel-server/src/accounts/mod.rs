@@ -147,6 +147,7 @@ pub async fn login(
         state
             .login_limiter
             .check(key, factor)
+            .await
             .map_err(|seconds| ApiError {
                 retry_after: Some(seconds),
                 ..ApiError::new(
@@ -161,14 +162,14 @@ pub async fn login(
         .map_or_else(|| state.decoy_hash.to_string(), |u| u.password_hash.clone());
     let matches = password::verify(request.password, stored).await && user.is_some();
     let Some(user) = user.filter(|_| matches) else {
-        state.login_limiter.fail(&account_key);
-        state.login_limiter.fail(&address_key);
+        state.login_limiter.fail(&account_key).await;
+        state.login_limiter.fail(&address_key).await;
         return Err(ApiError::bare(ProblemCode::BadCredentials));
     };
     if user.disabled_at.is_some() {
         return Err(ApiError::bare(ProblemCode::AccountDisabled));
     }
-    state.login_limiter.clear(&account_key);
+    state.login_limiter.clear(&account_key).await;
     Ok(Json(
         start_session(&state, &user, request.device_name.as_deref()).await?,
     ))

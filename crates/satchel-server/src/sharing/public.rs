@@ -75,14 +75,14 @@ async fn admit(
             return Err(ApiError::bare(ProblemCode::PasswordRequired));
         };
         let key = format!("{}:{}", link.id, peer.ip());
-        if let Err(retry) = state.link_limiter.check(&key, 1) {
+        if let Err(retry) = state.link_limiter.check(&key, 1).await {
             return Err(ApiError::new(
                 ProblemCode::TooManyRequests,
                 format!("too many wrong passwords; try again in {retry} s"),
             ));
         }
         if !password::verify(given.to_owned(), stored.clone()).await {
-            state.link_limiter.fail(&key);
+            state.link_limiter.fail(&key).await;
             return Err(ApiError::bare(ProblemCode::WrongPassword));
         }
     }

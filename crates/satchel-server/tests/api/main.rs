@@ -12,6 +12,7 @@ mod helpers;
 mod journal;
 mod links;
 mod notifications;
+mod redis;
 mod search;
 mod shares;
 mod trash;
