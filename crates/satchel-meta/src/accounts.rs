@@ -10,7 +10,7 @@ use crate::spaces::{Space, load_spaces};
 use crate::{Result, Store, StoreError};
 
 /// Who is acting: the user, the namespace of their tree and its root folder, and the device.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub user_id: Uuid,
     pub session_id: Option<Uuid>,
@@ -239,7 +239,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.reach_changed();
+        Ok(())
     }
 
     /// Opens a session whose first refresh token hashes to `refresh_hash`.
@@ -309,6 +311,7 @@ impl Store {
                 .execute(tx.conn())
                 .await?;
             tx.commit().await?;
+            self.reach_changed();
             return Ok(RefreshOutcome::Reused);
         }
         let session_uuid = parse_uuid(&session_id)?;
@@ -347,7 +350,9 @@ impl Store {
         .bind(micros(Utc::now()))
         .execute(tx.conn())
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.reach_changed();
+        Ok(())
     }
 
     /// The actor behind a live session of an enabled user, or `None`.
@@ -408,7 +413,9 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.reach_changed();
+        Ok(())
     }
 
     async fn revoke_all_sessions(&self, user_id: Uuid) -> Result<()> {
@@ -420,7 +427,9 @@ impl Store {
         .bind(micros(Utc::now()))
         .execute(tx.conn())
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.reach_changed();
+        Ok(())
     }
 }
 

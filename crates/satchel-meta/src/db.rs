@@ -86,6 +86,9 @@ pub struct Store {
     fanout: Option<Arc<crate::fanout::Fanout>>,
     /// Another way to tell the other servers (Redis pub/sub), which replaces `NOTIFY` once set.
     publisher: Arc<std::sync::OnceLock<Publisher>>,
+    /// Told after every commit that changes who can do what (sessions, accounts, shares): what a
+    /// cache of actors must forget.
+    on_reach_changed: Arc<std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 /// Tells other servers that a namespace changed.
@@ -180,6 +183,7 @@ impl Store {
             changes,
             fanout,
             publisher: Arc::default(),
+            on_reach_changed: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -226,6 +230,19 @@ impl Store {
     /// `NOTIFY`; servers that hear them pass them on with [`Store::announce_remote`]. Set once.
     pub fn set_publisher(&self, publisher: Publisher) {
         let _ = self.publisher.set(publisher);
+    }
+
+    /// Calls `hook` after every commit that changes a session, an account's quota or state, or a
+    /// share — anything an [`Actor`](crate::Actor) is made of. Set once.
+    pub fn set_on_reach_changed(&self, hook: Arc<dyn Fn() + Send + Sync>) {
+        let _ = self.on_reach_changed.set(hook);
+    }
+
+    /// See [`Store::set_on_reach_changed`].
+    pub(crate) fn reach_changed(&self) {
+        if let Some(hook) = self.on_reach_changed.get() {
+            hook();
+        }
     }
 
     /// Hands another server's announcement to this server's subscribers.

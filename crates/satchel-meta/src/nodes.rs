@@ -352,9 +352,10 @@ impl Store {
                 load(&mut conn, actor, id).await?.owner_id
             }
         };
-        if owner == actor.user_id {
-            return Ok(actor.quota_bytes.map(|quota| (quota, actor.used_bytes)));
+        if owner == actor.user_id && actor.quota_bytes.is_none() {
+            return Ok(None);
         }
+        // Usage read now, not as the actor was loaded (it may come from a cache).
         let row = sqlx::query("SELECT quota_bytes, used_bytes FROM users WHERE id = $1")
             .bind(owner.to_string())
             .fetch_one(&self.pool)

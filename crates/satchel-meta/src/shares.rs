@@ -307,6 +307,7 @@ impl Store {
         notify.push(member_ns);
         let share = share_by_id(conn, id).await?;
         w.commit().await?;
+        self.reach_changed();
         self.announce_all(&notify);
         Ok(share)
     }
@@ -351,6 +352,7 @@ impl Store {
         }
         let share = share_by_id(conn, id).await?;
         w.commit().await?;
+        self.reach_changed();
         Ok(share)
     }
 
@@ -371,6 +373,7 @@ impl Store {
         }
         let notify = leave_mount(conn, id).await?;
         w.commit().await?;
+        self.reach_changed();
         self.announce_all(&notify);
         Ok(())
     }

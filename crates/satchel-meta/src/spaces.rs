@@ -15,7 +15,7 @@ use crate::accounts::{parse_uuid, to_u64};
 use crate::{Actor, Result, StoreError};
 
 /// How an actor reaches a namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Access {
     /// Their own tree, or a folder they shared out.
     Owner,
@@ -37,7 +37,7 @@ impl Access {
 }
 
 /// A member's mount of a shared folder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub share_id: Uuid,
     /// The folder's name in the member's root.
@@ -50,7 +50,7 @@ pub struct Mount {
 }
 
 /// One namespace the actor reaches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Space {
     pub ns_id: Uuid,
     /// The namespace's top node: a user's root folder, or the shared folder.

@@ -536,6 +536,7 @@ impl Store {
         if let Some((_, mount)) = actor.mount_at(id) {
             let readers = leave_mount(conn, mount.share_id).await?;
             w.commit().await?;
+            self.reach_changed();
             self.announce_all(&readers);
             return Ok(());
         }
@@ -707,6 +708,9 @@ impl Store {
             append(conn, space.ns_id, seq, ChangeOp::Delete, &gone, false).await?;
         }
         w.commit().await?;
+        if !inner.is_empty() {
+            self.reach_changed();
+        }
         self.announce_all(&readers);
         Ok(())
     }

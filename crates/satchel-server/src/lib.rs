@@ -39,6 +39,14 @@ pub async fn serve(
         shutdown.await;
         draining.send_replace(true);
     };
+    // Responses often go out in more than one write (headers, then a streamed body): without
+    // TCP_NODELAY, Nagle's algorithm holds the second until the client's delayed ACK, 40 ms later.
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY: {error}");
+            }
+        });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

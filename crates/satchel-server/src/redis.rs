@@ -1,5 +1,6 @@
 //! Redis, when `--redis` names one: change announcements between servers (pub/sub, in place of
-//! PostgreSQL's `NOTIFY`) and failure counters that every server shares (rate limits).
+//! PostgreSQL's `NOTIFY`), failure counters that every server shares (rate limits), and a cache of
+//! actors (the first database work of every authenticated request).
 //!
 //! Nothing depends on Redis for correctness. When it cannot be reached, announcements still reach
 //! this server's own clients (and the others' clients catch up through their periodic checks), and
@@ -8,9 +9,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use satchel_meta::Store;
+use satchel_meta::{Actor, Store};
 use uuid::Uuid;
 
 /// A connection to Redis shared by the whole server.
@@ -132,5 +135,134 @@ impl Redis {
         let key = format!("{}:limit:{key}", self.prefix);
         let mut connection = self.connection.clone();
         connection.del::<_, ()>(key).await
+    }
+}
+
+/// How long a cached actor lives at most (also how long this server stops reading the cache after
+/// Redis failed it).
+const ACTOR_TTL_SECS: u64 = 30;
+
+/// Actors (a session's user, namespaces and quota) cached in Redis: the database work every
+/// authenticated request does first. An entry is valid only under the generation it was stored
+/// with; every commit that changes a session, an account or a share bumps the generation (see
+/// `Store::set_on_reach_changed`), so nothing stale is ever served: until the bump has reached Redis,
+/// and for a while after Redis failed, this server reads the database instead.
+pub struct ActorCache {
+    redis: Redis,
+    /// Bumps sent and not yet acknowledged.
+    pending: AtomicU64,
+    /// The cache is not read before this (after a failure).
+    off_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// What the cache knows of a session.
+pub enum Cached {
+    Hit(Actor),
+    /// Not there (or stale): load it, and store it under this generation.
+    Miss(u64),
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    generation: u64,
+    actor: Actor,
+}
+
+impl ActorCache {
+    /// Starts caching; `store`'s changes invalidate.
+    pub fn start(redis: Redis, store: &Store) -> Arc<ActorCache> {
+        let cache = Arc::new(ActorCache {
+            redis,
+            pending: AtomicU64::new(0),
+            off_until: std::sync::Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&cache);
+        store.set_on_reach_changed(Arc::new(move || {
+            if let Some(cache) = weak.upgrade() {
+                cache.bump();
+            }
+        }));
+        cache
+    }
+
+    fn generation_key(&self) -> String {
+        format!("{}:actors:generation", self.redis.prefix)
+    }
+
+    fn key(&self, session: Uuid) -> String {
+        format!("{}:actor:{session}", self.redis.prefix)
+    }
+
+    fn usable(&self) -> bool {
+        if self.pending.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        let off = self.off_until.lock().unwrap_or_else(|p| p.into_inner());
+        off.is_none_or(|until| std::time::Instant::now() >= until)
+    }
+
+    fn fail(&self, error: &redis::RedisError) {
+        tracing::warn!("actor cache: {error}; reading the database for {ACTOR_TTL_SECS} s");
+        *self.off_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now() + Duration::from_secs(ACTOR_TTL_SECS));
+    }
+
+    /// Invalidates every cached actor (after a commit that changed who can do what).
+    fn bump(self: &Arc<Self>) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let mut connection = cache.redis.connection.clone();
+            let bumped: redis::RedisResult<u64> = connection.incr(cache.generation_key(), 1).await;
+            if let Err(error) = bumped {
+                cache.fail(&error);
+            }
+            cache.pending.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// The session's actor if cached under the current generation; `None` when the cache is not to
+    /// be used now.
+    pub async fn lookup(&self, session: Uuid) -> Option<Cached> {
+        if !self.usable() {
+            return None;
+        }
+        let mut connection = self.redis.connection.clone();
+        let found: redis::RedisResult<(Option<String>, Option<u64>)> = redis::pipe()
+            .get(self.key(session))
+            .get(self.generation_key())
+            .query_async(&mut connection)
+            .await;
+        match found {
+            Ok((entry, generation)) => {
+                let generation = generation.unwrap_or(0);
+                let entry = entry.and_then(|text| serde_json::from_str::<Entry>(&text).ok());
+                Some(match entry {
+                    Some(entry) if entry.generation == generation => Cached::Hit(entry.actor),
+                    _ => Cached::Miss(generation),
+                })
+            }
+            Err(error) => {
+                self.fail(&error);
+                None
+            }
+        }
+    }
+
+    /// Caches the session's actor, loaded after [`ActorCache::lookup`] said `Miss(generation)`.
+    pub async fn store(&self, session: Uuid, generation: u64, actor: &Actor) {
+        let Ok(text) = serde_json::to_string(&Entry {
+            generation,
+            actor: actor.clone(),
+        }) else {
+            return;
+        };
+        let mut connection = self.redis.connection.clone();
+        let stored: redis::RedisResult<()> = connection
+            .set_ex(self.key(session), text, ACTOR_TTL_SECS)
+            .await;
+        if let Err(error) = stored {
+            self.fail(&error);
+        }
     }
 }

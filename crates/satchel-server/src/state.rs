@@ -27,6 +27,8 @@ pub struct AppState {
     /// Turns `true` when the server begins shutting down: `/readyz` answers 503, notification
     /// sockets close with "reconnect", long polls return.
     pub draining: Arc<tokio::sync::watch::Sender<bool>>,
+    /// With Redis: actors cached there (see `redis.rs`).
+    pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
@@ -76,12 +78,14 @@ impl AppState {
             config.link_password_failures_allowed,
             config.login_window_secs,
         );
+        let mut actor_cache = None;
         if let Some(url) = &config.redis {
             // Redis makes the service better, never correct: without it, each server counts and
             // announces on its own (and through PostgreSQL).
             match crate::redis::Redis::connect(url, &config.redis_prefix).await {
                 Ok(redis) => {
                     redis.fan_out(&store);
+                    actor_cache = Some(crate::redis::ActorCache::start(redis.clone(), &store));
                     login_limiter = login_limiter.shared(redis.clone(), "login");
                     link_limiter = link_limiter.shared(redis, "link");
                 }
@@ -101,6 +105,7 @@ impl AppState {
             link_limiter: Arc::new(link_limiter),
             url_keys: Arc::new(url_keys),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
+            actor_cache,
         })
     }
 }

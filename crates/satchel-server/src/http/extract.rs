@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::accounts::tokens::TokenError;
 use crate::error::{ApiError, ApiResult};
+use crate::redis::Cached;
 use crate::state::AppState;
 
 /// The authenticated caller, from `Authorization: Bearer <access token>` of a live session.
@@ -58,11 +59,23 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<(Actor, i6
                 ApiError::new(ProblemCode::Unauthorized, "the access token is not valid")
             }
         })?;
+    let cached = match &state.actor_cache {
+        Some(cache) => cache.lookup(claims.sid).await,
+        None => None,
+    };
+    if let Some(Cached::Hit(actor)) = &cached
+        && actor.user_id == claims.sub
+    {
+        return Ok((actor.clone(), claims.exp));
+    }
     let actor = state
         .store
         .session_actor(claims.sub, claims.sid)
         .await?
         .ok_or_else(|| ApiError::new(ProblemCode::Unauthorized, "the session has ended"))?;
+    if let (Some(cache), Some(Cached::Miss(generation))) = (&state.actor_cache, cached) {
+        cache.store(claims.sid, generation, &actor).await;
+    }
     Ok((actor, claims.exp))
 }
 

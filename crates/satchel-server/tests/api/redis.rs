@@ -101,3 +101,97 @@ async fn an_unreachable_redis_makes_no_difference_to_correctness() {
     )
     .await;
 }
+
+/// One server with Redis (a key prefix of this test's own), or `None` without `SATCHEL_TEST_REDIS`.
+async fn with_redis() -> Option<TestApp> {
+    let url = std::env::var("SATCHEL_TEST_REDIS").ok()?;
+    let prefix = format!("satchel-test-{}", uuid::Uuid::now_v7().simple());
+    Some(
+        TestApp::spawn_with(|c| {
+            c.redis = Some(url);
+            c.redis_prefix = prefix;
+        })
+        .await,
+    )
+}
+
+/// Lets a generation bump (sent right after a commit) reach Redis.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[tokio::test]
+async fn cached_actors_never_outlive_what_they_were_made_of() {
+    let Some(app) = with_redis().await else {
+        return;
+    };
+    let ana = app.user("ana@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    // Both actors are cached.
+    for user in [&ana, &bob] {
+        for _ in 0..2 {
+            assert_eq!(
+                app.get(user, "/api/v1/nodes/root").await.status(),
+                StatusCode::OK
+            );
+        }
+    }
+    // A share reaches Bob's cached actor at once.
+    let folder = app.mkdir(&ana, "root", "Team").await;
+    let share = app
+        .post(
+            &ana,
+            "/api/v1/shares",
+            json!({"node_id": folder["id"], "email": "bob@example.org", "permission": "view"}),
+        )
+        .await;
+    let share: serde_json::Value = share.json().await.unwrap();
+    settle().await;
+    assert_eq!(app.names(&bob, "root").await, ["Team"]);
+    let inside = format!("/api/v1/nodes/{}", folder["id"].as_str().unwrap());
+    assert_eq!(app.get(&bob, &inside).await.status(), StatusCode::OK);
+    // So does its end.
+    let ended = app
+        .delete(
+            &ana,
+            &format!("/api/v1/shares/{}", share["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    settle().await;
+    expect_problem(
+        app.get(&bob, &inside).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Signing out ends the cached session.
+    let out = app
+        .post_anonymous("/api/v1/auth/logout", json!({"refresh_token": ana.refresh}))
+        .await;
+    assert!(out.status().is_success());
+    settle().await;
+    expect_problem(
+        app.get(&ana, "/api/v1/nodes/root").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    // Disabling an account (as `satchel admin` does, through the store) ends its cached sessions.
+    let bob_id = app
+        .state
+        .store
+        .user_by_email("bob@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.state.store.set_disabled(bob_id, true).await.unwrap();
+    settle().await;
+    expect_problem(
+        app.get(&bob, "/api/v1/nodes/root").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
