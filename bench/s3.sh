@@ -31,7 +31,6 @@ S3_PID=$!
 PIDS=($S3_PID)
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-head -c $((MIB * 1048576)) /dev/urandom >"$WORK/big.bin"
 
 # One server per store; each measured with its own account and client configuration.
 bench_store() {
@@ -48,12 +47,12 @@ bench_store() {
   token=$(python3 -c "import json; print(json.load(open('$WORK/config-$name/satchel/credentials.json'))['access_token'])")
   local put=() api=() get=()
   for run in $(seq "$RUNS"); do
-    # Fresh content each run (a new first byte): nothing is deduplicated.
-    printf "\\x$(printf %02x "$run")" | dd of="$WORK/big.bin" bs=1 count=1 conv=notrunc 2>/dev/null
+    # Fresh content for every upload: nothing is deduplicated.
+    head -c $((MIB * 1048576)) /dev/urandom >"$WORK/big.bin"
     local t0 t1
     t0=$(now); "$BIN" put "$WORK/big.bin" "/put-$run.bin" >/dev/null 2>&1; t1=$(now)
     put+=("$(mbps "$t0" "$t1")")
-    printf "\\x$(printf %02x $((run + 100)))" | dd of="$WORK/big.bin" bs=1 count=1 conv=notrunc 2>/dev/null
+    head -c $((MIB * 1048576)) /dev/urandom >"$WORK/big.bin"
     t0=$(now)
     curl -sf -T "$WORK/big.bin" -H "authorization: Bearer $token" \
       "$s/api/v1/files/content?parent_id=root&name=api-$run.bin" >"$WORK/api.json"

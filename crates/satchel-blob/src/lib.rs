@@ -83,6 +83,12 @@ pub trait BlobStore: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
+    /// How many chunks a download should fetch ahead: a local disk answers at once, a bucket
+    /// answers each GET after a round trip that only overlapping requests hide.
+    fn read_ahead(&self) -> usize {
+        2
+    }
+
     /// Whether [`BlobStore::presign_put`] hands out URLs.
     fn presigns(&self) -> bool {
         false

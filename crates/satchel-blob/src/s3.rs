@@ -240,6 +240,11 @@ impl BlobStore for S3BlobStore {
         true
     }
 
+    fn read_ahead(&self) -> usize {
+        // Measured with bench/s3.sh: 2 → 8 took downloads from s3s-fs from 54 to 166 MB/s.
+        8
+    }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>> {
         Box::pin(async move {
             let root = self.root();

@@ -24,9 +24,6 @@ use crate::state::AppState;
 /// The header a client may send with the SHA-256 of the whole body.
 pub const CONTENT_SHA256: &str = "x-content-sha256";
 
-/// Chunk reads allowed ahead of the one being sent.
-const READ_AHEAD: usize = 2;
-
 /// Where a raw upload goes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -431,8 +428,10 @@ pub async fn read_chunk(state: &AppState, chunk: &PlacedChunk) -> std::io::Resul
         .map_err(std::io::Error::other)
 }
 
-/// The bytes `start..end` of a file made of `chunks`, read chunk by chunk with a little read-ahead.
+/// The bytes `start..end` of a file made of `chunks`, read chunk by chunk with the read-ahead the
+/// blob store wants (a few chunks in memory at most).
 fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64) -> Body {
+    let read_ahead = state.blobs.read_ahead();
     let wanted = chunks
         .into_iter()
         .filter(move |c| c.offset < end && c.offset + c.size > start);
@@ -452,7 +451,7 @@ fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64)
                 Ok::<_, std::io::Error>(bytes.slice(from..to))
             }
         })
-        .buffered(READ_AHEAD);
+        .buffered(read_ahead);
     Body::from_stream(stream)
 }
 
