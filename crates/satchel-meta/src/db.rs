@@ -89,6 +89,8 @@ pub struct Store {
     /// Told after every commit that changes who can do what (sessions, accounts, shares): what a
     /// cache of actors must forget.
     on_reach_changed: Arc<std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>>,
+    /// Public links' access log, written in batches (see `links.rs`); started on first use.
+    pub(crate) access_log: Arc<std::sync::OnceLock<crate::links::AccessLog>>,
 }
 
 /// Tells other servers that a namespace changed.
@@ -184,6 +186,7 @@ impl Store {
             fanout,
             publisher: Arc::default(),
             on_reach_changed: Arc::default(),
+            access_log: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -274,6 +277,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.flush_access_log().await;
         if let Some(group) = &self.group {
             group.release().await;
         }

@@ -285,19 +285,58 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a request a link answered.
+    /// Records a request a link answered. The entry is written in the background, batched with
+    /// others (a busy link costs one commit per batch, not per request); a crash can lose the last
+    /// few milliseconds of entries, never anything else.
     pub async fn log_link_access(&self, link_id: Uuid, access: LinkAccess) -> Result<()> {
+        let log = self
+            .access_log
+            .get_or_init(|| AccessLog::start(self.clone()));
+        log.send(Logged::Access(link_id, access)).await;
+        Ok(())
+    }
+
+    /// Waits until every access logged so far is written.
+    pub(crate) async fn flush_access_log(&self) {
+        if let Some(log) = self.access_log.get() {
+            let (done, written) = tokio::sync::oneshot::channel();
+            log.send(Logged::Flush(done)).await;
+            let _ = written.await;
+        }
+    }
+
+    /// Writes a batch of accesses in one transaction.
+    async fn write_accesses(&self, batch: &[(Uuid, LinkAccess)]) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO link_accesses (link_id, at, address, path, status) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(link_id.to_string())
-        .bind(micros(access.at))
-        .bind(access.address)
-        .bind(access.path)
-        .bind(i64::from(access.status))
-        .execute(tx.conn())
-        .await?;
+        for rows in batch.chunks(200) {
+            let values = (0..rows.len())
+                .map(|i| {
+                    let b = i * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO link_accesses (link_id, at, address, path, status) VALUES {values}"
+            );
+            let mut query = sqlx::query(&sql);
+            for (link_id, access) in rows {
+                query = query
+                    .bind(link_id.to_string())
+                    .bind(micros(access.at))
+                    .bind(access.address.clone())
+                    .bind(access.path.clone())
+                    .bind(i64::from(access.status));
+            }
+            query.execute(tx.conn()).await?;
+        }
         tx.commit().await
     }
 
@@ -309,6 +348,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<LinkAccess>> {
         self.link(actor, id).await?;
+        self.flush_access_log().await;
         let rows = sqlx::query(
             "SELECT at, address, path, status FROM link_accesses WHERE link_id = $1 \
              ORDER BY at DESC LIMIT $2",
@@ -327,5 +367,59 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// What the access-log writer is handed.
+pub(crate) enum Logged {
+    Access(Uuid, LinkAccess),
+    /// Answered once everything sent before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The background writer of link accesses: it takes what has queued up while it wrote the last
+/// batch and writes it in one transaction.
+pub(crate) struct AccessLog {
+    queue: tokio::sync::mpsc::Sender<Logged>,
+}
+
+/// Accesses written in one transaction at most.
+const ACCESS_BATCH: usize = 1000;
+
+impl AccessLog {
+    fn start(store: Store) -> AccessLog {
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<Logged>(65_536);
+        tokio::spawn(async move {
+            while let Some(first) = pending.recv().await {
+                let mut batch = Vec::new();
+                let mut flushes = Vec::new();
+                let mut next = Some(first);
+                while let Some(item) = next {
+                    match item {
+                        Logged::Access(link, access) => batch.push((link, access)),
+                        Logged::Flush(done) => flushes.push(done),
+                    }
+                    next = if batch.len() < ACCESS_BATCH {
+                        pending.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if !batch.is_empty()
+                    && let Err(error) = store.write_accesses(&batch).await
+                {
+                    tracing::warn!("could not write {} link accesses: {error}", batch.len());
+                }
+                for done in flushes {
+                    let _ = done.send(());
+                }
+            }
+        });
+        AccessLog { queue }
+    }
+
+    async fn send(&self, item: Logged) {
+        // Full (the database is far behind): wait, as the request would have waited anyway.
+        let _ = self.queue.send(item).await;
     }
 }
