@@ -448,10 +448,20 @@ impl Client {
         incoming: bool,
     ) -> Result<Vec<satchel_proto::ShareInfo>, ClientError> {
         let direction = if incoming { "incoming" } else { "outgoing" };
-        let page: Page<satchel_proto::ShareInfo> = self
-            .get(&format!("/api/v1/shares?direction={direction}"))
-            .await?;
-        Ok(page.entries)
+        let mut shares = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/shares?direction={direction}&limit=2000");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page: Page<satchel_proto::ShareInfo> = self.get(&path).await?;
+            shares.extend(page.entries);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(shares),
+            }
+        }
     }
 
     /// Ends a share (revoking it as its owner, or leaving it as its member).

@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::accounts::parse_uuid;
+use crate::cursor::{decode_page_key, encode_page_key};
 use crate::db::{from_micros, micros};
 use crate::journal::{append, append_at, next_seq};
 use crate::nodes::{load, resolve};
@@ -312,24 +313,51 @@ impl Store {
         Ok(share)
     }
 
-    /// The actor's shares: folders shared with them, or folders they shared (one entry per
-    /// member), oldest first.
+    /// One page of the actor's shares: folders shared with them, or folders they shared (one entry
+    /// per member), oldest first; the cursor for the next page when there is one.
     pub async fn shares(
         &self,
         actor: &Actor,
         direction: ShareDirection,
-    ) -> Result<Vec<ShareRecord>> {
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<ShareRecord>, Option<String>)> {
         let column = match direction {
             ShareDirection::Incoming => "member_id",
             ShareDirection::Outgoing => "owner_id",
         };
+        let (after_at, after_id) = match cursor {
+            Some(text) => {
+                let (at, id) = decode_page_key(text)?;
+                (at.parse::<i64>().map_err(|_| StoreError::BadCursor)?, id)
+            }
+            None => (i64::MIN, Uuid::nil()),
+        };
         let rows = sqlx::query(&format!(
-            "{SHARE_SELECT} WHERE s.{column} = $1 ORDER BY s.created_at, s.id"
+            "{SHARE_SELECT} WHERE s.{column} = $1 \
+             AND (s.created_at > $2 OR (s.created_at = $2 AND s.id > $3)) \
+             ORDER BY s.created_at, s.id LIMIT $4"
         ))
         .bind(actor.user_id.to_string())
+        .bind(after_at)
+        .bind(after_id.to_string())
+        .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(share_from_row).collect()
+        let mut shares = rows
+            .iter()
+            .map(share_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let more = shares.len() > limit as usize;
+        shares.truncate(limit as usize);
+        let next = more
+            .then(|| {
+                shares
+                    .last()
+                    .map(|last| encode_page_key(&micros(last.created_at).to_string(), last.id))
+            })
+            .flatten();
+        Ok((shares, next))
     }
 
     /// Changes a member's access (the owner only).

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, Authed};
+use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams};
 use crate::state::AppState;
 
 fn info(share: ShareRecord) -> ShareInfo {
@@ -63,12 +63,16 @@ pub async fn create_share(
     Ok((StatusCode::CREATED, Json(info(share))).into_response())
 }
 
-/// `?direction=incoming|outgoing`.
+/// `?direction=incoming|outgoing&limit=&cursor=`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShareParams {
     /// `incoming` (shared with the caller) or `outgoing` (shared by the caller, the default).
     pub direction: Option<String>,
+    /// Entries per page (default 500, at most 2000).
+    pub limit: Option<u32>,
+    /// Where to continue: the previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// The caller's shares: folders they shared (one entry per member), or folders shared with them.
@@ -89,16 +93,17 @@ pub async fn list_shares(
             ));
         }
     };
-    let entries = state
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let (shares, next_cursor) = state
         .store
-        .shares(&actor, direction)
-        .await?
-        .into_iter()
-        .map(info)
-        .collect();
+        .shares(&actor, direction, page.limit(), page.cursor.as_deref())
+        .await?;
     Ok(Json(Page {
-        entries,
-        next_cursor: None,
+        entries: shares.into_iter().map(info).collect(),
+        next_cursor,
     }))
 }
 

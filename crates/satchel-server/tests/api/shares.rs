@@ -851,3 +851,45 @@ async fn trashing_a_shared_folder_takes_it_from_members_until_restored() {
     .await;
     assert!(incoming["entries"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn share_lists_come_in_pages() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    app.user("bob@example.org").await;
+    let bob = app.login("bob@example.org", "correct horse battery").await;
+    for name in ["One", "Two", "Three"] {
+        let folder = id_of(&app.mkdir(&ana, "root", name).await);
+        share(&app, &ana, &folder, "bob@example.org", "view").await;
+    }
+    for (user, direction) in [(&ana, "outgoing"), (&bob, "incoming")] {
+        let mut names = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut path = format!("/api/v1/shares?direction={direction}&limit=2");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page = expect_json(app.get(user, &path).await, StatusCode::OK).await;
+            pages += 1;
+            for entry in page["entries"].as_array().unwrap() {
+                names.push(entry["mount_name"].as_str().unwrap().to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(
+            (pages, names),
+            (2, vec!["One".to_owned(), "Two".into(), "Three".into()])
+        );
+    }
+    expect_problem(
+        app.get(&ana, "/api/v1/shares?cursor=garbage").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+}
