@@ -905,11 +905,15 @@ pub(crate) async fn write_content_in(
             let (parent, space, seq) = lock(conn, actor, resolve(actor, parent)).await?;
             check_folder(&parent)?;
             let existing = match child_of(conn, actor, parent.id, &name.key()).await? {
-                Some(row)
-                    if mode == WriteMode::Version
-                        && row.kind == NodeKind::File
-                        && row.ns_id == space.ns_id =>
-                {
+                Some(row) if mode == WriteMode::Version && row.kind == NodeKind::File => {
+                    if row.ns_id != space.ns_id {
+                        // A file shared on its own is the top of a namespace of its own: its new
+                        // version is a change there, checked and journaled as such.
+                        let (row, shared, seq) = lock(conn, actor, row.id).await?;
+                        check_changeable(&row)?;
+                        return write_existing(conn, actor, &shared, seq, row, content, base_rev)
+                            .await;
+                    }
                     Err(row)
                 }
                 Some(_) if mode != WriteMode::Rename => {
@@ -933,34 +937,7 @@ pub(crate) async fn write_content_in(
         }
     };
     let (id, created) = match existing {
-        Err(row) => {
-            if row.kind != NodeKind::File {
-                return Err(StoreError::NotAFile);
-            }
-            row.check_rev(base_rev)?;
-            let version = row.version.unwrap_or(0) + 1;
-            charge(
-                conn,
-                row.owner_id,
-                to_i64(content.size) - row.size.unwrap_or(0),
-            )
-            .await?;
-            sqlx::query(
-                "UPDATE nodes SET rev = $2, size = $3, sha256 = $4, mime = $5, version = $6, \
-                 modified_at = $7 WHERE id = $1",
-            )
-            .bind(row.id.to_string())
-            .bind(seq)
-            .bind(to_i64(content.size))
-            .bind(content.sha256.to_hex())
-            .bind(content.mime.clone())
-            .bind(version)
-            .bind(micros(content.modified_at.unwrap_or_else(Utc::now)))
-            .execute(&mut *conn)
-            .await?;
-            insert_version(conn, row.id, version, content, actor.device.as_deref()).await?;
-            (row.id, false)
-        }
+        Err(row) => return write_existing(conn, actor, &space, seq, row, content, base_rev).await,
         Ok((parent, name)) => {
             if let Some(expected) = base_rev {
                 // A precondition on a file that does not exist cannot hold.
@@ -988,4 +965,44 @@ pub(crate) async fn write_content_in(
     let node = record(conn, actor, &space, seq, ChangeOp::Upsert, id).await?;
     let readers = readers(conn, actor, &space).await?;
     Ok((node, created, readers))
+}
+
+/// A new version of the existing file `row` (locked in `space` under `seq`).
+async fn write_existing(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    space: &Space,
+    seq: i64,
+    row: NodeRow,
+    content: &NewContent,
+    base_rev: Option<&str>,
+) -> Result<(Node, bool, Vec<Uuid>)> {
+    if row.kind != NodeKind::File {
+        return Err(StoreError::NotAFile);
+    }
+    row.check_rev(base_rev)?;
+    let version = row.version.unwrap_or(0) + 1;
+    charge(
+        conn,
+        row.owner_id,
+        to_i64(content.size) - row.size.unwrap_or(0),
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE nodes SET rev = $2, size = $3, sha256 = $4, mime = $5, version = $6, \
+         modified_at = $7 WHERE id = $1",
+    )
+    .bind(row.id.to_string())
+    .bind(seq)
+    .bind(to_i64(content.size))
+    .bind(content.sha256.to_hex())
+    .bind(content.mime.clone())
+    .bind(version)
+    .bind(micros(content.modified_at.unwrap_or_else(Utc::now)))
+    .execute(&mut *conn)
+    .await?;
+    insert_version(conn, row.id, version, content, actor.device.as_deref()).await?;
+    let node = record(conn, actor, space, seq, ChangeOp::Upsert, row.id).await?;
+    let readers = readers(conn, actor, space).await?;
+    Ok((node, false, readers))
 }

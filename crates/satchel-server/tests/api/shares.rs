@@ -893,3 +893,45 @@ async fn share_lists_come_in_pages() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_single_file_can_be_shared() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    let folder = id_of(&app.mkdir(&ana, "root", "Reports").await);
+    let file = id_of(
+        &app.upload(&ana, &folder, "q3.pdf", b"numbers".to_vec())
+            .await,
+    );
+    share(&app, &ana, &file, "bob@example.org", "view").await;
+    assert_eq!(app.names(&bob, "root").await, ["q3.pdf"]);
+    let seen = expect_json(
+        app.get(&bob, &format!("/api/v1/nodes/{file}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(seen["path"], "/q3.pdf");
+    assert_eq!(app.download(&bob, &file).await, b"numbers");
+    // Not the folder around it.
+    expect_problem(
+        app.get(&bob, &format!("/api/v1/nodes/{folder}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.request(&bob, Method::PUT, &format!("/api/v1/files/{file}/content"))
+            .body(b"changed".to_vec())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "read_only",
+    )
+    .await;
+    // The owner still changes it where it is; the member reads the new version.
+    app.upload(&ana, &folder, "q3.pdf", b"new numbers".to_vec())
+        .await;
+    assert_eq!(app.download(&bob, &file).await, b"new numbers");
+}
