@@ -30,44 +30,26 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration whose SQL is `FILE.sql` in each dialect's folder.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 /// Migrations are only ever added; both trees keep the same numbers (a test checks the files).
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-        postgres: include_str!("../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "uploads",
-        sqlite: include_str!("../migrations/sqlite/0002_uploads.sql"),
-        postgres: include_str!("../migrations/postgres/0002_uploads.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "links",
-        sqlite: include_str!("../migrations/sqlite/0003_links.sql"),
-        postgres: include_str!("../migrations/postgres/0003_links.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "job_claims",
-        sqlite: include_str!("../migrations/sqlite/0004_job_claims.sql"),
-        postgres: include_str!("../migrations/postgres/0004_job_claims.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "shares",
-        sqlite: include_str!("../migrations/sqlite/0005_shares.sql"),
-        postgres: include_str!("../migrations/postgres/0005_shares.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "presigned_chunks",
-        sqlite: include_str!("../migrations/sqlite/0006_presigned_chunks.sql"),
-        postgres: include_str!("../migrations/postgres/0006_presigned_chunks.sql"),
-    },
+    migration!(1, "init", "0001_init"),
+    migration!(2, "uploads", "0002_uploads"),
+    migration!(3, "links", "0003_links"),
+    migration!(4, "job_claims", "0004_job_claims"),
+    migration!(5, "shares", "0005_shares"),
+    migration!(6, "presigned_chunks", "0006_presigned_chunks"),
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.

@@ -1,6 +1,6 @@
 //! The change journal: one sequence per namespace, appended in the transaction of each change.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::Utc;
 use satchel_proto::{Change, ChangeOp, ChangesPage, Node};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::accounts::to_u64;
 use crate::db::micros;
 use crate::paths::{PathCache, join};
-use crate::spaces::{Space, load_spaces};
+use crate::spaces::Space;
 use crate::{Actor, Cursor, Result, Store, StoreError};
 
 /// Takes the namespace's next sequence number. On PostgreSQL the row lock this takes orders every
@@ -114,6 +114,19 @@ impl Store {
     ) -> Result<ChangesPage> {
         let mut conn = self.pool.acquire().await?;
         let seen_own = cursor.map_or(0, |c| c.seq(actor.ns_id));
+        // Every namespace's floor in one query.
+        let (list, ns_ids) = actor.ns_list(1);
+        let sql = format!("SELECT id, floor_seq FROM namespaces WHERE id IN ({list})");
+        let mut floors = sqlx::query(&sql);
+        for ns in &ns_ids {
+            floors = floors.bind(ns);
+        }
+        let floors: HashMap<String, i64> = floors
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("floor_seq")?)))
+            .collect::<Result<_>>()?;
         let mut lanes = Vec::with_capacity(actor.spaces.len());
         for space in &actor.spaces {
             let mut after = cursor.map_or(0, |c| c.seq(space.ns_id));
@@ -126,10 +139,7 @@ impl Store {
                 after = 0;
                 not_before = mount.at;
             }
-            let floor: i64 = sqlx::query_scalar("SELECT floor_seq FROM namespaces WHERE id = $1")
-                .bind(space.ns_id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
+            let floor = floors.get(&space.ns_id.to_string()).copied().unwrap_or(0);
             if after < to_u64(floor) {
                 return Err(StoreError::CursorExpired);
             }
@@ -229,15 +239,18 @@ impl Store {
     /// A cursor at the newest change: reading from it returns only what happens next. The actor's
     /// namespaces are looked up afresh (a notification socket outlives the mounts it began with).
     pub async fn latest_cursor(&self, actor: &Actor) -> Result<Cursor> {
-        let mut conn = self.pool.acquire().await?;
-        let spaces = load_spaces(&mut conn, actor.user_id, actor.ns_id).await?;
+        let rows = sqlx::query(
+            "SELECT n.id, n.last_seq FROM namespaces n WHERE n.owner_id = $1 \
+             UNION ALL SELECT n.id, n.last_seq FROM shares s JOIN namespaces n ON n.id = s.ns_id \
+             WHERE s.member_id = $1",
+        )
+        .bind(actor.user_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         let mut cursor = Cursor::default();
-        for space in spaces {
-            let last: i64 = sqlx::query_scalar("SELECT last_seq FROM namespaces WHERE id = $1")
-                .bind(space.ns_id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-            cursor.set(space.ns_id, to_u64(last));
+        for row in rows {
+            let ns = crate::accounts::parse_uuid(&row.try_get::<String, _>("id")?)?;
+            cursor.set(ns, to_u64(row.try_get("last_seq")?));
         }
         Ok(cursor)
     }

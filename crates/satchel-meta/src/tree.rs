@@ -289,9 +289,9 @@ impl Store {
         let name = claim_name(conn, actor.into(), parent.id, name, on_conflict, None).await?;
         let id = insert_node(conn, &space, parent.id, NodeKind::Folder, &name, seq, None).await?;
         let node = record(conn, actor, &space, seq, ChangeOp::Upsert, id).await?;
-        let readers = readers(conn, actor, &space).await?;
+        let notify = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(node)
     }
 
@@ -305,10 +305,10 @@ impl Store {
         base_rev: Option<&str>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
-        let (node, created, readers) =
+        let (node, created, notify) =
             write_content_in(w.conn(), actor, target, &content, base_rev).await?;
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok((node, created))
     }
 
@@ -347,9 +347,9 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         let node = record(conn, actor, &space, seq, ChangeOp::Upsert, row.id).await?;
-        let readers = readers(conn, actor, &space).await?;
+        let notify = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(node)
     }
 
@@ -422,7 +422,7 @@ impl Store {
             Some(row.id),
         )
         .await?;
-        let mut readers = readers(conn, actor, &space).await?;
+        let mut notify = readers(conn, actor, &space).await?;
         if destination.is_some() {
             // The old namespace sees the node go; the new one sees the whole subtree arrive.
             let mut gone = row.clone();
@@ -458,14 +458,14 @@ impl Store {
         let node = match &destination {
             Some(to) => {
                 rehome(conn, row.id, &space, to).await?;
-                readers.extend(crate::spaces::readers(conn, actor, to).await?);
+                notify.extend(readers(conn, actor, to).await?);
                 let fresh = load(conn, actor, row.id).await?;
                 view(conn, &mut PathCache::of_actor(actor), actor, &fresh).await?
             }
             None => record(conn, actor, &space, seq, ChangeOp::Upsert, row.id).await?,
         };
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(node)
     }
 
@@ -516,9 +516,9 @@ impl Store {
         }
         let row = load(conn, actor, top).await?;
         let node = view(conn, &mut PathCache::of_actor(actor), actor, &row).await?;
-        let readers = readers(conn, actor, &space).await?;
+        let notify = readers(conn, actor, &space).await?;
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(node)
     }
 
@@ -534,10 +534,10 @@ impl Store {
         let mut w = self.write().await?;
         let conn = w.conn();
         if let Some((_, mount)) = actor.mount_at(id) {
-            let readers = leave_mount(conn, mount.share_id).await?;
+            let notify = leave_mount(conn, mount.share_id).await?;
             w.commit().await?;
             self.reach_changed();
-            self.announce_all(&readers);
+            self.announce_all(&notify);
             return Ok(());
         }
         let (row, space, seq) = lock(conn, actor, id).await?;
@@ -559,7 +559,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         record(conn, actor, &space, seq, ChangeOp::Delete, row.id).await?;
-        let mut readers = readers(conn, actor, &space).await?;
+        let mut notify = readers(conn, actor, &space).await?;
         // A shared folder inside went with it: its members see it go.
         for inner in nested_spaces(conn, actor, row.id, &space).await? {
             let seq = next_seq(conn, inner.ns_id).await?;
@@ -569,10 +569,10 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
             record(conn, actor, &inner, seq, ChangeOp::Delete, inner.root_id).await?;
-            readers.extend(crate::spaces::readers(conn, actor, &inner).await?);
+            notify.extend(readers(conn, actor, &inner).await?);
         }
         w.commit().await?;
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(())
     }
 
@@ -625,7 +625,7 @@ impl Store {
         .bind(trash_root.to_string())
         .fetch_all(&mut *conn)
         .await?;
-        let mut readers = Vec::new();
+        let mut homes = Vec::new();
         for restored in restored.iter().map(NodeRow::from_row) {
             let restored = restored?;
             // A shared folder that went with it comes back in its own namespace.
@@ -639,13 +639,13 @@ impl Store {
             .execute(&mut *conn)
             .await?;
             record(conn, actor, &home, seq, ChangeOp::Upsert, restored.id).await?;
-            if !readers.contains(&home.ns_id) {
-                readers.push(home.ns_id);
+            if !homes.contains(&home.ns_id) {
+                homes.push(home.ns_id);
             }
         }
         let mut notify = Vec::new();
-        for ns in readers {
-            notify.extend(crate::spaces::readers(conn, actor, actor.space(ns)?).await?);
+        for ns in homes {
+            notify.extend(readers(conn, actor, actor.space(ns)?).await?);
         }
         let row = load(conn, actor, row.id).await?;
         let node = view(conn, &mut PathCache::of_actor(actor), actor, &row).await?;
@@ -676,9 +676,9 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         // Shared folders inside end their shares first (the members' journals name them).
-        let mut readers = readers(conn, actor, &space).await?;
+        let mut notify = readers(conn, actor, &space).await?;
         for ns in &inner {
-            readers.extend(drop_namespace(conn, crate::accounts::parse_uuid(ns)?).await?);
+            notify.extend(drop_namespace(conn, crate::accounts::parse_uuid(ns)?).await?);
         }
         let freed: i64 = sqlx::query_scalar(&format!(
             "{SUBTREE} SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM nodes WHERE id IN (SELECT id FROM sub)"
@@ -711,7 +711,7 @@ impl Store {
         if !inner.is_empty() {
             self.reach_changed();
         }
-        self.announce_all(&readers);
+        self.announce_all(&notify);
         Ok(())
     }
 }
@@ -963,8 +963,8 @@ pub(crate) async fn write_content_in(
         }
     };
     let node = record(conn, actor, &space, seq, ChangeOp::Upsert, id).await?;
-    let readers = readers(conn, actor, &space).await?;
-    Ok((node, created, readers))
+    let notify = readers(conn, actor, &space).await?;
+    Ok((node, created, notify))
 }
 
 /// A new version of the existing file `row` (locked in `space` under `seq`).
@@ -1003,6 +1003,6 @@ async fn write_existing(
     .await?;
     insert_version(conn, row.id, version, content, actor.device.as_deref()).await?;
     let node = record(conn, actor, space, seq, ChangeOp::Upsert, row.id).await?;
-    let readers = readers(conn, actor, space).await?;
-    Ok((node, false, readers))
+    let notify = readers(conn, actor, space).await?;
+    Ok((node, false, notify))
 }

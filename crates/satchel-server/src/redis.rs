@@ -48,6 +48,10 @@ impl Redis {
         })
     }
 
+    fn limit_key(&self, key: &str) -> String {
+        format!("{}:limit:{key}", self.prefix)
+    }
+
     fn channel(&self) -> String {
         format!("{}:changes", self.prefix)
     }
@@ -103,7 +107,7 @@ impl Redis {
 
     /// Adds one to the counter `key` of a window of `window` seconds; returns the count.
     pub async fn count(&self, key: &str, window: u64) -> redis::RedisResult<u64> {
-        let key = format!("{}:limit:{key}", self.prefix);
+        let key = self.limit_key(key);
         let mut connection = self.connection.clone();
         let (count,): (u64,) = redis::pipe()
             .atomic()
@@ -120,7 +124,7 @@ impl Redis {
 
     /// The counter `key` and the seconds its window has left (0, 0 when there is none).
     pub async fn peek(&self, key: &str) -> redis::RedisResult<(u64, u64)> {
-        let key = format!("{}:limit:{key}", self.prefix);
+        let key = self.limit_key(key);
         let mut connection = self.connection.clone();
         let (count, ttl): (Option<u64>, i64) = redis::pipe()
             .get(&key)
@@ -132,7 +136,7 @@ impl Redis {
 
     /// Forgets the counter `key`.
     pub async fn forget(&self, key: &str) -> redis::RedisResult<()> {
-        let key = format!("{}:limit:{key}", self.prefix);
+        let key = self.limit_key(key);
         let mut connection = self.connection.clone();
         connection.del::<_, ()>(key).await
     }

@@ -51,12 +51,11 @@ async fn session(
     if !state.blobs.presigns() {
         return Ok(session);
     }
-    let specs = status.missing_chunks;
     let wanted: Vec<(u64, ChunkSpec)> = session
         .missing
         .iter()
         .copied()
-        .zip(specs.iter().cloned())
+        .zip(status.missing_chunks)
         .take(MAX_CHUNK_URLS)
         .collect();
     let mut urls = std::collections::BTreeMap::new();
@@ -70,7 +69,7 @@ async fn session(
                 let put = blobs
                     .presign_put(chunk.sha256, chunk.size, CHUNK_URL_TTL)
                     .await?;
-                Ok(put.map(|put| (index, put)))
+                Ok(put.map(|put| (index, chunk.sha256, put)))
             }
         })
         .buffer_unordered(16)
@@ -78,10 +77,8 @@ async fn session(
         .await;
     let mut hashes = Vec::new();
     for found in presigned {
-        if let Some((index, put)) = found? {
-            if let Some(spec) = chunk_of(&session.missing, &specs, index) {
-                hashes.push(spec.sha256);
-            }
+        if let Some((index, hash, put)) = found? {
+            hashes.push(hash);
             let headers: serde_json::Map<String, serde_json::Value> = put
                 .headers
                 .into_iter()
@@ -99,14 +96,6 @@ async fn session(
         .await?;
     session.chunk_urls = (!urls.is_empty()).then_some(urls);
     Ok(session)
-}
-
-/// The chunk at `index` among the missing ones.
-fn chunk_of(missing: &[u64], specs: &[ChunkSpec], index: u64) -> Option<ChunkSpec> {
-    missing
-        .iter()
-        .position(|&m| m == index)
-        .and_then(|at| specs.get(at).cloned())
 }
 
 fn upload_id(text: &str) -> ApiResult<Uuid> {
