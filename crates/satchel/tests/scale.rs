@@ -26,7 +26,17 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
     // A token from one server works on the other (the signing key lives in the database).
     let token = one.login("ana@example.org").await;
 
-    // A client listening on server 1 hears a change made through server 2.
+    // A client listening on server 1 hears a change made through server 2. Only a message that
+    // carries a cursor past `before` counts: server 1 can only have learnt of that change from
+    // server 2's announcement (whatever else a socket may receive, such as an announcement of the
+    // registration arriving late, carries `before` or earlier).
+    let latest = |server: &Server| {
+        let request = http
+            .get(format!("{}/api/v1/changes/latest", server.base))
+            .bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["cursor"].clone() }
+    };
+    let before = latest(&one).await;
     let url = format!(
         "{}/api/v1/notifications?access_token={token}",
         one.base.replacen("http", "ws", 1)
@@ -40,18 +50,25 @@ async fn two_servers_on_one_database_notify_and_resume_each_others_work() {
         .await
         .unwrap();
     assert_eq!(made.status(), 201);
-    let heard = tokio::time::timeout(Duration::from_secs(1), async {
+    let after = latest(&two).await;
+    assert_ne!(before, after, "the folder moved the journal on");
+    let heard = tokio::time::timeout(Duration::from_secs(2), async {
         while let Some(message) = socket.next().await {
-            if let Message::Text(text) = message.unwrap()
-                && text.contains("changed")
-            {
-                return true;
+            if let Message::Text(text) = message.unwrap() {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                if message["type"] == "changed" && message["cursor"] == after {
+                    return true;
+                }
             }
         }
         false
     })
     .await;
-    assert_eq!(heard, Ok(true), "no notification within a second");
+    assert_eq!(
+        heard,
+        Ok(true),
+        "server 1 sent no notification carrying the commit made on server 2 within 2 s"
+    );
 
     // An upload begun on server 1 is finished and committed on server 2 after server 1 dies.
     let bytes = noise(3 << 20, 5);
