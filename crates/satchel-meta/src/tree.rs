@@ -591,15 +591,12 @@ impl Store {
         let Some(trash_root) = row.trash_root.filter(|_| !row.is_live()) else {
             return Err(StoreError::NotTrashed);
         };
-        let fallback = if row.id == space.root_id {
-            actor.root_id
-        } else {
-            space.root_id
-        };
         let parent = match row.parent_id {
             Some(parent) => match load(conn, actor, parent).await {
                 Ok(folder) if folder.is_live() => folder.id,
-                Ok(_) | Err(StoreError::NotFound) => fallback,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    restore_fallback(conn, actor, &row, &space).await?
+                }
                 Err(error) => return Err(error),
             },
             None => return Err(StoreError::RootImmutable),
@@ -607,6 +604,14 @@ impl Store {
         let name =
             NodeName::new(row.name.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let name = claim_name(conn, actor.into(), parent, name, OnConflict::Rename, None).await?;
+        // Out of a shared folder that is itself in the trash, into its owner's root: the node
+        // leaves the shared namespace (nothing under it is live yet, so nothing is journaled here).
+        let own = actor.space(actor.ns_id)?.clone();
+        let moved_out =
+            parent == actor.root_id && row.id != space.root_id && space.ns_id != own.ns_id;
+        if moved_out {
+            rehome(conn, row.id, &space, &own).await?;
+        }
         sqlx::query("UPDATE nodes SET parent_id = $2, name = $3, name_key = $4 WHERE id = $1")
             .bind(row.id.to_string())
             .bind(parent.to_string())
@@ -630,6 +635,9 @@ impl Store {
             let restored = restored?;
             // A shared folder that went with it comes back in its own namespace.
             let home = actor.space(restored.ns_id)?.clone();
+            if restored.id != row.id {
+                reclaim_name(conn, actor, &restored).await?;
+            }
             let seq = next_seq(conn, home.ns_id).await?;
             sqlx::query(
                 "UPDATE nodes SET deleted_at = NULL, trash_root = NULL, rev = $2 WHERE id = $1",
@@ -714,6 +722,60 @@ impl Store {
         self.announce_all(&notify);
         Ok(())
     }
+}
+
+/// Where a trashed node whose folder is gone (or still in the trash) comes back: the top of its
+/// namespace — the actor's root for a shared folder itself — unless that top is in the trash too,
+/// in which case its owner gets the node back in their own root (a member cannot reach it then).
+async fn restore_fallback(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    row: &NodeRow,
+    space: &Space,
+) -> Result<Uuid> {
+    if row.id == space.root_id || space.ns_id == actor.ns_id {
+        return Ok(if row.id == space.root_id {
+            actor.root_id
+        } else {
+            space.root_id
+        });
+    }
+    let top = load(conn, actor, space.root_id).await?;
+    if top.is_live() {
+        return Ok(top.id);
+    }
+    if space.owner_id != actor.user_id {
+        return Err(StoreError::NotFound);
+    }
+    Ok(actor.root_id)
+}
+
+/// Makes sure a node coming back from the trash with its folder does not clash with a live
+/// sibling that took its name meanwhile (renamed `name (1).ext` if so): a restore never breaks
+/// the uniqueness of names, whatever happened in the folder while it was away.
+async fn reclaim_name(conn: &mut AnyConnection, actor: &Actor, row: &NodeRow) -> Result<()> {
+    let Some(parent) = row.parent_id else {
+        return Ok(());
+    };
+    let name = NodeName::new(row.name.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let free = claim_name(
+        conn,
+        actor.into(),
+        parent,
+        name.clone(),
+        OnConflict::Rename,
+        None,
+    )
+    .await?;
+    if free != name {
+        sqlx::query("UPDATE nodes SET name = $2, name_key = $3 WHERE id = $1")
+            .bind(row.id.to_string())
+            .bind(free.as_str())
+            .bind(free.key())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether `node` is `ancestor` or lies somewhere below it.

@@ -113,3 +113,71 @@ async fn a_file_from_a_purged_folder_cannot_come_back_but_one_from_a_trashed_fol
     assert_eq!(restored["path"], "/keep.txt");
     assert_eq!(app.download(&ana, &file).await, b"keep");
 }
+
+/// The audit's case: a file trashed out of a shared folder, its name taken by a new folder, then
+/// the shared folder trashed. Restoring the file must not bring it into the still-trashed shared
+/// folder (where members could still find it), and restoring the shared folder afterwards must
+/// work (it answered 500 on a unique-name violation).
+#[tokio::test]
+async fn restoring_out_of_a_trashed_shared_folder_goes_to_the_owners_root() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    let shared = id_of(&app.mkdir(&ana, "root", "S").await);
+    let share = app
+        .post(
+            &ana,
+            "/api/v1/shares",
+            json!({"node_id": shared, "email": "bob@example.org", "permission": "edit"}),
+        )
+        .await;
+    expect_json(share, StatusCode::CREATED).await;
+    let file = id_of(&app.upload(&ana, &shared, "a.txt", b"kept".to_vec()).await);
+    let trashed = app.delete(&ana, &format!("/api/v1/nodes/{file}")).await;
+    assert_eq!(trashed.status(), StatusCode::NO_CONTENT);
+    let taken = id_of(&app.mkdir(&ana, &shared, "a.txt").await);
+    let trashed = app.delete(&ana, &format!("/api/v1/nodes/{shared}")).await;
+    assert_eq!(trashed.status(), StatusCode::NO_CONTENT);
+
+    // Bob cannot bring it back into a folder that was taken from him.
+    let by_bob = app
+        .post(&bob, &format!("/api/v1/nodes/{file}/restore"), json!({}))
+        .await;
+    assert_eq!(by_bob.status(), StatusCode::NOT_FOUND);
+
+    let restored = expect_json(
+        app.post(&ana, &format!("/api/v1/nodes/{file}/restore"), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(restored["path"], "/a.txt", "back in ana's root: {restored}");
+    assert_eq!(app.download(&ana, &file).await, b"kept");
+    let found = expect_json(
+        app.get(&bob, "/api/v1/search?q=a.txt").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(found["entries"], json!([]), "bob no longer finds it");
+
+    let restored = expect_json(
+        app.post(&ana, &format!("/api/v1/nodes/{shared}/restore"), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(restored["path"], "/S");
+    assert_eq!(app.names(&ana, &shared).await, ["a.txt"]);
+    let node = expect_json(
+        app.get(&ana, &format!("/api/v1/nodes/{taken}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(node["kind"], "folder");
+    assert!(node["deleted_at"].is_null());
+    assert_eq!(
+        app.names(&bob, &shared).await,
+        ["a.txt"],
+        "bob sees it again"
+    );
+}
