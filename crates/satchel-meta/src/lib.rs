@@ -22,6 +22,7 @@ mod gc;
 mod group;
 mod journal;
 mod links;
+mod manifest;
 mod nodes;
 mod paths;
 mod rows;
@@ -37,11 +38,12 @@ pub use db::{Backend, Publisher, Store, create_postgres_database};
 pub use error::StoreError;
 pub use gc::{Garbage, StorageStats};
 pub use links::{LinkAccess, LinkChanges, LinkPermission, LinkRecord, NewLink};
+pub use manifest::UploadManifest;
 pub use nodes::SearchQuery;
 pub use shares::{ShareDirection, ShareRecord};
 pub use spaces::{Access, Mount, Space};
 pub use tree::{ContentTarget, NewContent, WriteMode};
-pub use uploads::{NewUpload, UploadState, UploadStatus};
+pub use uploads::{NewUpload, UploadState, UploadStatus, VerifiedHash};
 pub use versions::{PlacedChunk, VersionContent};
 
 /// Largest chunk kept in the database instead of the blob store: a whole small file, stored with its

@@ -52,6 +52,14 @@ pub struct UploadStatus {
     pub committed_node: Option<Uuid>,
 }
 
+/// The whole-file SHA-256 the server computed over a session's chunk list (never the client's
+/// word), and how many chunks that list had.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifiedHash {
+    pub sha256: Sha256,
+    pub chunks: usize,
+}
+
 /// The lifecycle of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadState {
@@ -82,7 +90,7 @@ fn mode_text(mode: WriteMode) -> &'static str {
 }
 
 /// The hashes among `hashes` that `actor` owns.
-async fn owned(
+pub(crate) async fn owned(
     conn: &mut AnyConnection,
     actor: &Actor,
     hashes: &[String],
@@ -114,7 +122,7 @@ async fn owned(
 }
 
 /// A session of `actor`'s, with its state (other users' sessions are not found).
-async fn session(
+pub(crate) async fn session(
     conn: &mut AnyConnection,
     actor: &Actor,
     id: Uuid,
@@ -433,7 +441,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        sha256: Option<Sha256>,
+        verified: Option<VerifiedHash>,
         modified_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(Node, bool)> {
         let mut w = self.write().await?;
@@ -478,14 +486,16 @@ impl Store {
             return Err(StoreError::Incomplete(Vec::new()));
         }
         let text = |column: &str| row_text(&head, column);
-        let stored_size = head.try_get::<Option<i64>, _>("size")?.map(to_u64);
-        let stored_hash = head
-            .try_get::<Option<String>, _>("sha256")?
-            .and_then(|h| h.parse::<Sha256>().ok());
-        let (Some(size), Some(sha256)) = (stored_size, sha256.or(stored_hash)) else {
+        let Some(size) = head.try_get::<Option<i64>, _>("size")?.map(to_u64) else {
             return Err(StoreError::SizeMismatch(
-                "the file's SHA-256 is needed to commit".into(),
+                "the file's size is needed to commit".into(),
             ));
+        };
+        // The hash must be of exactly this list: one checked over a shorter list (still open
+        // when it was read) does not describe these bytes.
+        let sha256 = match verified {
+            Some(verified) if verified.chunks == chunks.len() => verified.sha256,
+            _ => return Err(StoreError::Incomplete(Vec::new())),
         };
         let listed: u64 = chunks.iter().map(|c| c.size).sum();
         if listed != size {

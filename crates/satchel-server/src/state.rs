@@ -29,6 +29,8 @@ pub struct AppState {
     pub draining: Arc<tokio::sync::watch::Sender<bool>>,
     /// With Redis: actors cached there (see `redis.rs`).
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
+    /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
+    pub verifier: Arc<crate::files::verify::Verifier>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
@@ -106,6 +108,7 @@ impl AppState {
             url_keys: Arc::new(url_keys),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
+            verifier: Arc::default(),
         })
     }
 }

@@ -1,11 +1,12 @@
 //! Files and folders over HTTP: the tree (`nodes`), content in and out (`content`), and the pieces
-//! uploads and downloads are made of (`ingest`, `range`), and chunked resumable uploads (`uploads`).
+//! uploads and downloads are made of (`ingest`, `range`), and chunked resumable uploads (`uploads`, whose whole-file hash `verify` computes).
 
 pub mod content;
 pub mod ingest;
 pub mod nodes;
 pub mod range;
 pub mod uploads;
+pub mod verify;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

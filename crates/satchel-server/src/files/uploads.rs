@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures_util::StreamExt;
-use satchel_meta::{NewUpload, UploadStatus};
+use satchel_meta::{NewUpload, PlacedChunk, UploadState, UploadStatus, VerifiedHash};
 use satchel_proto::{
     AppendChunks, ChunkSpec, CommitUpload, InitUpload, Node, Problem, ProblemCode, Sha256,
     UploadSession,
@@ -253,8 +253,16 @@ pub async fn put_chunk(
             format!("chunk {index} hashes to {hash}, not {}", expected.sha256),
         ));
     }
-    state.blobs.put(hash, bytes).await?;
+    state.blobs.put(hash, bytes.clone()).await?;
     state.store.chunk_received(&actor, id, &hash).await?;
+    let chunk = PlacedChunk {
+        index,
+        offset: 0,
+        size: expected.size,
+        sha256: hash,
+        inline: false,
+    };
+    state.verifier.offer(&state, id, chunk, bytes).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,11 +329,42 @@ pub async fn commit(
     };
     let id = upload_id(&id)?;
     receive_presigned(&state, &actor, id).await?;
+    let verified = whole_file_hash(&state, &actor, id, request.sha256).await?;
     let (node, _) = state
         .store
-        .commit_upload(&actor, id, request.sha256, request.modified_at)
+        .commit_upload(&actor, id, verified, request.modified_at)
         .await?;
+    state.verifier.forget(id);
     Ok((StatusCode::CREATED, Json(node)).into_response())
+}
+
+/// The SHA-256 of the session's bytes, computed here (see `verify.rs`) and compared with the one
+/// the client gave at init or commit, if any: a false one is `400 checksum_mismatch` and the
+/// session stays open. `None` when the session is not open or its chunks are not all stored yet:
+/// the store's commit then says what is wrong (committed: the same node again; else `incomplete`).
+async fn whole_file_hash(
+    state: &AppState,
+    actor: &satchel_meta::Actor,
+    id: Uuid,
+    claimed: Option<satchel_proto::Sha256>,
+) -> ApiResult<Option<VerifiedHash>> {
+    let manifest = state.store.upload_manifest(actor, id).await?;
+    if manifest.state != UploadState::Open || !manifest.complete {
+        return Ok(None);
+    }
+    let sha256 = state.verifier.finish(state, id, &manifest.chunks).await?;
+    if let Some(claimed) = claimed.or(manifest.sha256)
+        && claimed != sha256
+    {
+        return Err(ApiError::new(
+            ProblemCode::ChecksumMismatch,
+            format!("the chunks make a file whose SHA-256 is {sha256}, not {claimed}"),
+        ));
+    }
+    Ok(Some(VerifiedHash {
+        sha256,
+        chunks: manifest.chunks.len(),
+    }))
 }
 
 /// Chunks a client stored through presigned URLs arrive in the bucket, not here: before a commit,
@@ -360,7 +399,9 @@ pub async fn abort(
     Authed(actor): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.store.abort_upload(&actor, upload_id(&id)?).await?;
+    let id = upload_id(&id)?;
+    state.store.abort_upload(&actor, id).await?;
+    state.verifier.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,5 +16,6 @@ mod redis;
 mod search;
 mod shares;
 mod trash;
+mod upload_hash;
 mod uploads;
 mod versions;
