@@ -13,7 +13,7 @@ mod requests;
 mod sharing;
 
 pub use hash::Sha256;
-pub use name::{NameError, NodeName, name_key};
+pub use name::{MAX_NAME_BYTES, NameError, NodeName, name_key};
 pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, VersionInfo};
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;

@@ -6,11 +6,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use satchel_meta::SearchQuery;
-use satchel_proto::{CopyNode, CreateFolder, Node, NodeKind, Page, PatchNode, Problem};
+use satchel_proto::{
+    CopyNode, CreateFolder, Node, NodeKind, Page, PatchNode, Problem, ProblemCode,
+};
 use serde::Deserialize;
 
 use super::node_response;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams, if_match, node_ref};
 use crate::state::AppState;
 
@@ -237,6 +239,17 @@ pub async fn search(
     Authed(actor): Authed,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Page<Node>>> {
+    // A name is at most 255 bytes, so a longer term matches nothing; refusing it also keeps the
+    // database from a pattern it cannot compile (SQLite: "LIKE or GLOB pattern too complex").
+    if params.q.len() > satchel_proto::MAX_NAME_BYTES {
+        return Err(ApiError::new(
+            ProblemCode::BadRequest,
+            format!(
+                "a search term is at most {} bytes (a name's maximum)",
+                satchel_proto::MAX_NAME_BYTES
+            ),
+        ));
+    }
     let query = SearchQuery {
         term: params.q,
         kind: params.kind,

@@ -71,3 +71,26 @@ async fn finds_by_name_with_filters() {
     );
     assert_eq!(found(&app, &bob, "q=paris").await, ["/paris-bob.txt"]);
 }
+
+/// A term longer than any name is a bad request, not a database error (a 50,000-byte `q` answered
+/// 500 on SQLite: "LIKE or GLOB pattern too complex"); the longest possible name still searches.
+#[tokio::test]
+async fn a_search_term_is_bounded_by_the_longest_name() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let long = "a".repeat(255);
+    app.upload(&ana, "root", &long, noise(10, 4)).await;
+    assert_eq!(
+        found(&app, &ana, &format!("q={long}")).await,
+        [format!("/{long}")]
+    );
+    for term in ["%".repeat(256), "ab".repeat(25_000)] {
+        let answer = app
+            .get(
+                &ana,
+                &format!("/api/v1/search?q={}", term.replace('%', "%25")),
+            )
+            .await;
+        crate::helpers::expect_problem(answer, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
