@@ -15,6 +15,7 @@ pub enum ProblemCode {
     ChecksumMismatch,
     SizeMismatch,
     BadRange,
+    BadBody,
     // 401
     Unauthorized,
     TokenExpired,
@@ -50,6 +51,8 @@ pub enum ProblemCode {
     LinkDisabled,
     DownloadLimit,
     UrlExpired,
+    // 408
+    RequestTimeout,
     // 412
     RevMismatch,
     // 413
@@ -73,7 +76,7 @@ impl ProblemCode {
         use ProblemCode::*;
         match self {
             BadRequest | InvalidName | InvalidId | MalformedJson | ChecksumMismatch
-            | SizeMismatch | BadRange => 400,
+            | SizeMismatch | BadRange | BadBody => 400,
             Unauthorized | TokenExpired | BadCredentials | TokenReused | PasswordRequired
             | WrongPassword => 401,
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature => 403,
@@ -83,6 +86,7 @@ impl ProblemCode {
             | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
             | UrlExpired => 410,
+            RequestTimeout => 408,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             RangeNotSatisfiable => 416,
@@ -112,6 +116,8 @@ impl ProblemCode {
             ChecksumMismatch => "Content does not match its checksum or length",
             SizeMismatch => "Size mismatch",
             BadRange => "Bad range",
+            BadBody => "The request body is malformed or broke off",
+            RequestTimeout => "The request body stopped arriving",
             Unauthorized => "Authentication required",
             TokenExpired => "Token expired",
             BadCredentials => "Wrong email or password",

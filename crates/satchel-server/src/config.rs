@@ -63,6 +63,14 @@ pub struct ServerConfig {
     pub jwt_secret: Option<Secret>,
     /// Largest JSON request body, in bytes.
     pub max_json_bytes: usize,
+    /// Open connections at most; past it new clients wait to be accepted. Default: the process's
+    /// open-file limit less 256 (for the database and chunk files).
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without a byte arriving (while the server waits for it)
+    /// before the request fails with `408 request_timeout`. Uploads that keep moving never hit it.
+    pub body_idle_timeout_secs: u64,
     /// Database connections in the pool.
     pub db_max_connections: u32,
     /// Failed logins per account, and per client address (×3), allowed in a `login_window_secs`.
@@ -105,6 +113,9 @@ impl Default for ServerConfig {
             default_quota: None,
             jwt_secret: None,
             max_json_bytes: 1024 * 1024,
+            max_connections: None,
+            header_timeout_secs: 30,
+            body_idle_timeout_secs: 60,
             db_max_connections: 16,
             login_failures_allowed: 10,
             login_window_secs: 15 * 60,

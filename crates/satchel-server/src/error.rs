@@ -44,6 +44,26 @@ impl ApiError {
     }
 }
 
+/// A request body that could not be read: `408 request_timeout` when it stopped arriving (the
+/// idle-body limit), else `400 bad_body` (malformed chunked encoding, a connection that broke off).
+pub fn body_error(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
+    let error = error.into();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+    while let Some(current) = cause {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                ProblemCode::RequestTimeout,
+                "no body bytes arrived for too long",
+            );
+        }
+        cause = current.source();
+    }
+    ApiError::new(
+        ProblemCode::BadBody,
+        format!("the request body could not be read: {error}"),
+    )
+}
+
 impl From<ProblemCode> for ApiError {
     fn from(code: ProblemCode) -> Self {
         Self::bare(code)

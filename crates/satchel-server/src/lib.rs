@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod files;
 pub mod http;
@@ -17,7 +18,7 @@ pub mod state;
 pub mod sync;
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::time::Duration;
 
 pub use config::{Registration, Secret, ServerConfig};
 pub use http::router;
@@ -32,24 +33,21 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let draining = state.draining.clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let limits = connections::Limits {
+        max_connections: state
+            .config
+            .max_connections
+            .unwrap_or_else(connections::default_max_connections),
+        header_timeout: Duration::from_secs(state.config.header_timeout_secs.max(1)),
+        body_idle_timeout: Duration::from_secs(state.config.body_idle_timeout_secs.max(1)),
+    };
     // Draining first: load balancers see /readyz fail, sockets and long polls end with a hint to
     // reconnect (elsewhere), then in-flight requests finish.
     let shutdown = async move {
         shutdown.await;
         draining.send_replace(true);
     };
-    // Responses often go out in more than one write (headers, then a streamed body): without
-    // TCP_NODELAY, Nagle's algorithm holds the second until the client's delayed ACK, 40 ms later.
-    let listener =
-        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!("TCP_NODELAY: {error}");
-            }
-        });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    connections::run(listener, router(state), limits, shutdown).await?;
     store.close().await;
     Ok(())
 }

@@ -65,7 +65,7 @@ pub async fn ingest<S, E>(
 ) -> ApiResult<Ingested>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     if let (Some(length), Some(room)) = (expect.length, expect.room)
         && length > room
@@ -82,12 +82,7 @@ where
         let frame = body.next().await;
         let eof = frame.is_none();
         if let Some(frame) = frame {
-            let frame = frame.map_err(|e| {
-                ApiError::new(
-                    ProblemCode::ChecksumMismatch,
-                    format!("the body ended early or broke: {e}"),
-                )
-            })?;
+            let frame = frame.map_err(crate::error::body_error)?;
             size += frame.len() as u64;
             if expect.room.is_some_and(|room| size > room) {
                 return Err(quota_error(expect.room.unwrap_or(0)));

@@ -271,12 +271,7 @@ async fn read_limited(body: Body, size: u64) -> ApiResult<Bytes> {
     let mut stream = body.into_data_stream();
     let mut buffer = BytesMut::with_capacity(size as usize);
     while let Some(frame) = stream.next().await {
-        let frame = frame.map_err(|e| {
-            ApiError::new(
-                ProblemCode::SizeMismatch,
-                format!("the chunk ended early: {e}"),
-            )
-        })?;
+        let frame = frame.map_err(crate::error::body_error)?;
         if (buffer.len() + frame.len()) as u64 > size {
             return Err(ApiError::new(
                 ProblemCode::SizeMismatch,

@@ -313,7 +313,7 @@ async fn receive<S, E>(
 ) -> ApiResult<Response>
 where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let stored = ingest(&state.blobs, body, expect).await?;
     let content = stored.into_content(mime_for(name.as_str(), declared));
