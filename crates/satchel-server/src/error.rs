@@ -45,7 +45,8 @@ impl ApiError {
 }
 
 /// A request body that could not be read: `408 request_timeout` when it stopped arriving (the
-/// idle-body limit), else `400 bad_body` (malformed chunked encoding, a connection that broke off).
+/// idle-body limit), `400 checksum_mismatch` when it ended before its `Content-Length`, else
+/// `400 bad_body` (malformed chunked encoding, a connection that broke off).
 pub fn body_error(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
     let error = error.into();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
@@ -54,6 +55,19 @@ pub fn body_error(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) ->
             return ApiError::new(
                 ProblemCode::RequestTimeout,
                 "no body bytes arrived for too long",
+            );
+        }
+        let ended_early = current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || current
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::UnexpectedEof);
+        if ended_early {
+            // The contract: a body that disagrees with its Content-Length is checksum_mismatch.
+            return ApiError::new(
+                ProblemCode::ChecksumMismatch,
+                format!("the body ended before its Content-Length: {error}"),
             );
         }
         cause = current.source();
