@@ -50,6 +50,7 @@ pub enum ProblemCode {
     LinkDisabled,
     DownloadLimit,
     UrlExpired,
+    UrlRevoked,
     // 412
     RevMismatch,
     // 413
@@ -82,7 +83,7 @@ impl ProblemCode {
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
             | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
-            | UrlExpired => 410,
+            | UrlExpired | UrlRevoked => 410,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             RangeNotSatisfiable => 416,
@@ -124,6 +125,7 @@ impl ProblemCode {
             LinkDisabled => "The link is disabled",
             DownloadLimit => "The link's download limit is reached",
             UrlExpired => "The signed URL has expired",
+            UrlRevoked => "The signed URL was revoked, or the session that made it ended",
             AccountDisabled => "Account disabled",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",
