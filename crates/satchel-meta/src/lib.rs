@@ -16,6 +16,7 @@
 mod accounts;
 mod cursor;
 mod db;
+mod download_urls;
 mod error;
 mod fanout;
 mod gc;
@@ -35,6 +36,7 @@ mod versions;
 pub use accounts::{Actor, NewUser, RefreshOutcome, SessionRecord, UserRecord, email_key};
 pub use cursor::Cursor;
 pub use db::{Backend, Publisher, Store, create_postgres_database};
+pub use download_urls::{DownloadUrlRecord, UrlGrant, UrlState};
 pub use error::StoreError;
 pub use gc::{Garbage, StorageStats};
 pub use links::{LinkAccess, LinkChanges, LinkPermission, LinkRecord, NewLink};

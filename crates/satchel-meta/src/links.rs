@@ -1,8 +1,15 @@
 //! Public links: who made them, what they reach, their limits, and what they answered.
+//!
+//! A link is made by an account that may change the node (its owner, or an `edit` member of the
+//! shared folder holding it: a `view` member is refused, `ReadOnly`), and a visit acts as that
+//! account: a link made by a member stops working when the member loses that access. The node's
+//! owner (`nodes.owner_id`) sees, changes and deletes every link on their nodes, whoever made it;
+//! the maker sees and manages their own.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use satchel_proto::{Node, NodeRef};
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::accounts::{actor_from_row, parse_uuid, to_i64, to_u64};
@@ -33,7 +40,10 @@ impl LinkPermission {
 pub struct LinkRecord {
     pub id: Uuid,
     pub token: String,
-    pub owner_id: Uuid,
+    /// The account that made the link, whose access a visit acts with.
+    pub created_by: Uuid,
+    /// Its email, for the owner's list.
+    pub creator_email: String,
     pub node_id: Uuid,
     pub permission: LinkPermission,
     pub password_hash: Option<String>,
@@ -76,15 +86,24 @@ pub struct LinkAccess {
     pub status: u16,
 }
 
-const LINK_COLUMNS: &str = "id, token, owner_id, node_id, permission, password_hash, expires_at, \
-     max_downloads, download_count, max_upload_bytes, disabled_at, created_at";
+const LINK_COLUMNS: &str = "links.id, links.token, links.created_by, \
+     (SELECT u.email FROM users u WHERE u.id = links.created_by) AS creator_email, links.node_id, \
+     links.permission, links.password_hash, links.expires_at, links.max_downloads, \
+     links.download_count, links.max_upload_bytes, links.disabled_at, links.created_at";
+
+/// The links `$1` manages: those they made, and every link on a node they own.
+const MANAGED: &str = "(links.created_by = $1 OR EXISTS \
+     (SELECT 1 FROM nodes n WHERE n.id = links.node_id AND n.owner_id = $1))";
 
 fn link_from_row(row: &AnyRow) -> Result<LinkRecord> {
     let permission: String = row.try_get("permission")?;
     Ok(LinkRecord {
         id: parse_uuid(&row.try_get::<String, _>("id")?)?,
         token: row.try_get("token")?,
-        owner_id: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+        created_by: parse_uuid(&row.try_get::<String, _>("created_by")?)?,
+        creator_email: row
+            .try_get::<Option<String>, _>("creator_email")?
+            .unwrap_or_default(),
         node_id: parse_uuid(&row.try_get::<String, _>("node_id")?)?,
         permission: if permission == "upload" {
             LinkPermission::Upload
@@ -106,18 +125,19 @@ fn link_from_row(row: &AnyRow) -> Result<LinkRecord> {
 }
 
 impl Store {
-    /// Makes a link to one of the actor's nodes.
+    /// Makes a link to a node the actor may change (`ReadOnly` for a `view` member).
     pub async fn create_link(&self, actor: &Actor, new: NewLink) -> Result<LinkRecord> {
         let mut tx = self.write().await?;
         let node = load(tx.conn(), actor, new.node_id).await?;
+        actor.space(node.ns_id)?.writable()?;
         if new.permission == LinkPermission::Upload && node.kind != satchel_proto::NodeKind::Folder
         {
             return Err(StoreError::NotAFolder);
         }
         let id = Uuid::now_v7();
         let sql = format!(
-            "INSERT INTO links (id, token, token_hash, owner_id, node_id, permission, password_hash, \
-             expires_at, max_downloads, max_upload_bytes, created_at) \
+            "INSERT INTO links (id, token, token_hash, created_by, node_id, permission, \
+             password_hash, expires_at, max_downloads, max_upload_bytes, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {LINK_COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -139,10 +159,11 @@ impl Store {
         Ok(link)
     }
 
-    /// The actor's links, oldest first.
+    /// The links the actor manages (made by them, or on their nodes), oldest first.
     pub async fn links(&self, actor: &Actor) -> Result<Vec<LinkRecord>> {
-        let sql =
-            format!("SELECT {LINK_COLUMNS} FROM links WHERE owner_id = $1 ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM links WHERE {MANAGED} ORDER BY links.created_at, links.id"
+        );
         let rows = sqlx::query(&sql)
             .bind(actor.user_id.to_string())
             .fetch_all(&self.pool)
@@ -150,19 +171,13 @@ impl Store {
         rows.iter().map(link_from_row).collect()
     }
 
-    /// One of the actor's links.
+    /// One link the actor manages.
     pub async fn link(&self, actor: &Actor, id: Uuid) -> Result<LinkRecord> {
-        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE id = $1 AND owner_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(actor.user_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        link_from_row(&row)
+        let mut conn = self.pool.acquire().await?;
+        managed_link(&mut conn, actor, id).await
     }
 
-    /// Changes one of the actor's links.
+    /// Changes a link the actor manages.
     pub async fn update_link(
         &self,
         actor: &Actor,
@@ -170,14 +185,7 @@ impl Store {
         changes: LinkChanges,
     ) -> Result<LinkRecord> {
         let mut tx = self.write().await?;
-        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE id = $1 AND owner_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(actor.user_id.to_string())
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let current = link_from_row(&row)?;
+        let current = managed_link(tx.conn(), actor, id).await?;
         let expires_at = changes.expires_at.unwrap_or(current.expires_at);
         let password_hash = changes.password_hash.unwrap_or(current.password_hash);
         let max_downloads = changes.max_downloads.unwrap_or(current.max_downloads);
@@ -201,14 +209,16 @@ impl Store {
         Ok(link)
     }
 
-    /// Deletes one of the actor's links (and its access log).
+    /// Deletes a link the actor manages (and its access log).
     pub async fn delete_link(&self, actor: &Actor, id: Uuid) -> Result<()> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM links WHERE id = $1 AND owner_id = $2")
-            .bind(id.to_string())
-            .bind(actor.user_id.to_string())
-            .execute(tx.conn())
-            .await?;
+        let done = sqlx::query(&format!(
+            "DELETE FROM links WHERE {MANAGED} AND links.id = $2"
+        ))
+        .bind(actor.user_id.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -219,7 +229,7 @@ impl Store {
         tx.commit().await
     }
 
-    /// The link whose token hashes to `token_hash`, with its owner acting (an enabled account
+    /// The link whose token hashes to `token_hash`, with its maker acting (an enabled account
     /// only); `None` for unknown tokens.
     pub async fn link_by_token_hash(
         &self,
@@ -235,18 +245,18 @@ impl Store {
         };
         let link = link_from_row(&row)?;
         let mut conn = self.pool.acquire().await?;
-        let owner = sqlx::query(
+        let maker = sqlx::query(
             "SELECT ns_id, root_id, quota_bytes, used_bytes FROM users \
              WHERE id = $1 AND disabled_at IS NULL",
         )
-        .bind(link.owner_id.to_string())
+        .bind(link.created_by.to_string())
         .fetch_optional(&mut *conn)
         .await?;
-        let Some(owner) = owner else { return Ok(None) };
+        let Some(maker) = maker else { return Ok(None) };
         let actor = actor_from_row(
             &mut conn,
-            &owner,
-            link.owner_id,
+            &maker,
+            link.created_by,
             None,
             Some("public link".to_owned()),
         )
@@ -254,20 +264,14 @@ impl Store {
         Ok(Some((link, actor)))
     }
 
-    /// The owner of a node, acting (an enabled account only): for signed URLs, whose signature
-    /// already proves the owner's consent.
-    pub async fn owner_of(&self, node_id: Uuid) -> Result<Actor> {
+    /// The node a link reaches, as its maker sees it, provided the maker may still change it:
+    /// `NotFound` once they lost access, `ReadOnly` if they are now only a `view` member.
+    pub async fn link_target(&self, maker: &Actor, node_id: Uuid) -> Result<Node> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(
-            "SELECT u.id, u.ns_id, u.root_id, u.quota_bytes, u.used_bytes FROM nodes n \
-             JOIN users u ON u.id = n.owner_id WHERE n.id = $1 AND u.disabled_at IS NULL",
-        )
-        .bind(node_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let user_id = parse_uuid(&row.try_get::<String, _>("id")?)?;
-        actor_from_row(&mut conn, &row, user_id, None, None).await
+        let row = load(&mut conn, maker, node_id).await?;
+        maker.space(row.ns_id)?.writable()?;
+        drop(conn);
+        self.node(maker, NodeRef::Id(node_id)).await
     }
 
     /// Counts one download against the link's limit; `false` when the limit is reached. One
@@ -368,6 +372,18 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A link `actor` manages: one they made, or one on a node they own.
+async fn managed_link(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<LinkRecord> {
+    let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE {MANAGED} AND links.id = $2");
+    let row = sqlx::query(&sql)
+        .bind(actor.user_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    link_from_row(&row)
 }
 
 /// What the access-log writer is handed.

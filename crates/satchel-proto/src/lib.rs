@@ -17,7 +17,7 @@ pub use name::{MAX_NAME_BYTES, NameError, NodeName, name_key};
 pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, VersionInfo};
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;
-pub use sharing::{CreateLink, CreateShare, LinkInfo, ShareInfo, UpdateShare};
+pub use sharing::{CreateLink, CreateShare, DownloadUrlInfo, LinkInfo, ShareInfo, UpdateShare};
 
 /// Default page size of every list (`?limit=`).
 pub const DEFAULT_PAGE_LIMIT: u32 = 500;

@@ -51,6 +51,7 @@ pub enum ProblemCode {
     LinkDisabled,
     DownloadLimit,
     UrlExpired,
+    UrlRevoked,
     // 408
     RequestTimeout,
     // 412
@@ -85,7 +86,7 @@ impl ProblemCode {
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
             | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
-            | UrlExpired => 410,
+            | UrlExpired | UrlRevoked => 410,
             RequestTimeout => 408,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
@@ -130,6 +131,7 @@ impl ProblemCode {
             LinkDisabled => "The link is disabled",
             DownloadLimit => "The link's download limit is reached",
             UrlExpired => "The signed URL has expired",
+            UrlRevoked => "The signed URL was revoked, or the session that made it ended",
             AccountDisabled => "Account disabled",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",

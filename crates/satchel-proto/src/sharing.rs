@@ -1,4 +1,5 @@
-//! Sharing: public links as their owners see them.
+//! Sharing: public links and signed download URLs as their owners see them; shares between
+//! accounts.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,27 @@ pub struct LinkInfo {
     pub disabled: bool,
     /// Whether visitors must send `X-Share-Password`.
     pub has_password: bool,
+    /// The account that made the link: the node's owner, or an `edit` member of the shared folder
+    /// holding it (the owner sees and manages members' links too).
+    pub created_by: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// A signed download URL, as its maker and the node's owner see it (without the URL itself: it is
+/// shown once, when made).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DownloadUrlInfo {
+    pub id: Uuid,
+    pub node_id: Uuid,
+    /// The version it serves: the current one when it was made.
+    pub version: u64,
+    /// The email of the account that made it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// `active`, `revoked` (by its maker or the node's owner) or `session_ended` (the session that
+    /// made it ended: logout, revocation).
+    pub state: String,
 }
 
 /// `POST /api/v1/links`.

@@ -103,6 +103,8 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(sharing::signed::download_url))
         .routes(routes!(sharing::signed::signed_download))
+        .routes(routes!(sharing::signed::list_download_urls))
+        .routes(routes!(sharing::signed::revoke_download_url))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .merge(uploads)
         .split_for_parts()

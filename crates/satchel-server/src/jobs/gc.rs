@@ -3,7 +3,8 @@
 //! A chunk goes when nothing references it (no version, no received chunk of an open upload
 //! session) *and* nobody has stored it within the grace period: uploads in flight store their chunks
 //! before their metadata names them, and storing an existing chunk refreshes it. A run:
-//! 1. expires upload sessions past their time (their chunks lose that reference);
+//! 1. expires upload sessions past their time (their chunks lose that reference), and forgets
+//!    expired signed download URLs (one that comes back still answers `410 url_expired`);
 //! 2. removes unreferenced chunks known to the metadata (stale blob first, then the row; a small
 //!    chunk kept in the database is simply forgotten);
 //! 3. sweeps the blob store for chunks no metadata names at all (left by failed uploads);
@@ -22,6 +23,7 @@ use crate::state::AppState;
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct GcReport {
     pub expired_uploads: u64,
+    pub expired_download_urls: u64,
     pub chunks_removed: u64,
     pub bytes_freed: u64,
     pub orphans_removed: u64,
@@ -36,6 +38,7 @@ pub async fn collect(state: &AppState) -> Result<GcReport, ApiError> {
     let db_cutoff = now - chrono::Duration::seconds(state.config.gc_grace_secs as i64);
     let mut report = GcReport {
         expired_uploads: state.store.expire_uploads(now).await?,
+        expired_download_urls: state.store.forget_expired_download_urls(now).await?,
         ..Default::default()
     };
     loop {

@@ -1,4 +1,7 @@
-//! `POST/GET/PATCH/DELETE /api/v1/links` and a link's access log, for the link's owner.
+//! `POST/GET/PATCH/DELETE /api/v1/links` and a link's access log, for the link's maker and the
+//! node's owner. A link is made by whoever may change the node: its owner or an `edit` member
+//! (`403 read_only` for a `view` member); the owner lists, changes and deletes members' links on
+//! their nodes too.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -29,6 +32,7 @@ fn info(link: LinkRecord, base: &str) -> LinkInfo {
         max_upload_bytes: link.max_upload_bytes,
         disabled: link.disabled,
         has_password: link.password_hash.is_some(),
+        created_by: link.creator_email,
         created_at: link.created_at,
     }
 }
@@ -69,6 +73,17 @@ fn link_id(text: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(text).map_err(|_| ApiError::new(ProblemCode::InvalidId, "a link id is a UUID"))
 }
 
+/// Refuses an expiry already past (a link would be born dead), on creation and on change alike.
+fn not_past(expires_at: Option<DateTime<Utc>>) -> ApiResult<()> {
+    match expires_at {
+        Some(at) if at <= Utc::now() => Err(ApiError::new(
+            ProblemCode::BadRequest,
+            "expires_at is in the past",
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn hashed(password: Option<String>) -> ApiResult<Option<String>> {
     match password {
         None => Ok(None),
@@ -82,9 +97,11 @@ async fn hashed(password: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// Create a public link to a file or folder.
+/// Create a public link to a file or folder the caller may change (`403 read_only` for a `view`
+/// member of a shared folder). A link made by a member works while the member keeps that access.
 #[utoipa::path(post, path = "/api/v1/links", tag = "sharing", request_body = CreateLink,
-    responses((status = 201, body = LinkInfo), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = LinkInfo), (status = 400, body = Problem), (status = 403, description = "read_only", body = Problem),
+        (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn create_link(
     State(state): State<AppState>,
     Authed(actor): Authed,
@@ -105,12 +122,7 @@ pub async fn create_link(
             ));
         }
     };
-    if request.expires_at.is_some_and(|at| at <= Utc::now()) {
-        return Err(ApiError::new(
-            ProblemCode::BadRequest,
-            "expires_at is in the past",
-        ));
-    }
+    not_past(request.expires_at)?;
     let token = random_token();
     let new = NewLink {
         token_hash: refresh_hash(&token),
@@ -127,7 +139,8 @@ pub async fn create_link(
     Ok((StatusCode::CREATED, Json(info(link, &base))).into_response())
 }
 
-/// The caller's links, with their download counts.
+/// The links the caller made and every link on the caller's nodes (members' included), with
+/// their download counts.
 #[utoipa::path(get, path = "/api/v1/links", tag = "sharing",
     responses((status = 200, body = Page<LinkInfo>)), security(("bearer" = [])))]
 pub async fn list_links(
@@ -149,9 +162,10 @@ pub async fn list_links(
     }))
 }
 
-/// Change a link's expiry, password, download limit, or disable/enable it.
+/// Change a link's expiry (not to a time already past: `400`), password, download limit, or
+/// disable/enable it: its maker, or the node's owner.
 #[utoipa::path(patch, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = String, Path)),
-    request_body = PatchLink, responses((status = 200, body = LinkInfo), (status = 404, body = Problem)),
+    request_body = PatchLink, responses((status = 200, body = LinkInfo), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch_link(
     State(state): State<AppState>,
@@ -161,6 +175,7 @@ pub async fn patch_link(
     ApiJson(request): ApiJson<PatchLink>,
 ) -> ApiResult<Json<LinkInfo>> {
     let id = link_id(&id)?;
+    not_past(request.expires_at.flatten())?;
     let password_hash = match request.password {
         None => None,
         Some(password) => Some(hashed(password).await?),
@@ -175,7 +190,7 @@ pub async fn patch_link(
     Ok(Json(info(link, &super::base_url(&state, &headers))))
 }
 
-/// Delete a link: its URL answers `404` from now on.
+/// Delete a link (its maker, or the node's owner): its URL answers `404` from now on.
 #[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn delete_link(

@@ -45,7 +45,8 @@ pub struct PublicEntry {
     pub modified_at: DateTime<Utc>,
 }
 
-/// A link that passed its checks, with its owner acting and the node it reaches.
+/// A link that passed its checks, with its maker acting (`owner`: whose access it uses) and the
+/// node it reaches.
 struct Visit {
     link: LinkRecord,
     owner: Actor,
@@ -53,7 +54,8 @@ struct Visit {
 }
 
 /// Checks a known link for a request: enabled, not expired, the password if it has one, and its
-/// node alive (a trashed node makes the link `404` until it is restored).
+/// node alive and still changeable by its maker (a trashed node makes the link `404` until it is
+/// restored; a maker who lost access, or kept only `view`, makes it `404`).
 async fn admit(
     state: &AppState,
     link: LinkRecord,
@@ -86,9 +88,11 @@ async fn admit(
             return Err(ApiError::bare(ProblemCode::WrongPassword));
         }
     }
+    // Acting as the link's maker: a member who lost the folder (or now only views it) no longer
+    // publishes it.
     let node = state
         .store
-        .node(&owner, NodeRef::Id(link.node_id))
+        .link_target(&owner, link.node_id)
         .await
         .map_err(|_| ApiError::bare(ProblemCode::NotFound))?;
     if node.deleted_at.is_some() {
