@@ -88,6 +88,16 @@ impl NodeName {
         &self.0
     }
 
+    /// A name stored before the rule on control characters: each refused character becomes `_`,
+    /// then the usual checks apply (and fail only on names that were never valid).
+    pub fn repaired(text: &str) -> Result<Self, NameError> {
+        let text: String = text
+            .chars()
+            .map(|c| if is_hidden_control(c) { '_' } else { c })
+            .collect();
+        Self::new(text)
+    }
+
     /// Checks raw bytes: a name that is not UTF-8 is refused, never repaired.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, NameError> {
         let text = std::str::from_utf8(bytes).map_err(|_| NameError::NotUtf8)?;
@@ -191,6 +201,7 @@ mod tests {
             assert_eq!(NodeName::new(bad), Err(NameError::ControlCharacter), "{bad:?}");
         }
         assert_eq!(NodeName::from_bytes(b"caf\xe9"), Err(NameError::NotUtf8));
+        assert_eq!(NodeName::repaired("a\nb\u{202e}.txt").unwrap().as_str(), "a_b_.txt");
         assert_eq!(NodeName::from_bytes("café".as_bytes()).unwrap().as_str(), "café");
     }
 
