@@ -70,8 +70,11 @@ async fn rekey_nodes(conn: &mut AnyConnection) -> Result<()> {
         };
         after = last.try_get("id")?;
         for row in &rows {
-            let (id, name, key): (String, String, String) =
-                (row.try_get("id")?, row.try_get("name")?, row.try_get("name_key")?);
+            let (id, name, key): (String, String, String) = (
+                row.try_get("id")?,
+                row.try_get("name")?,
+                row.try_get("name_key")?,
+            );
             let valid = valid_name(&name)?;
             if valid.as_str() != name {
                 let row = node_row(conn, parse_uuid(&id)?).await?;

@@ -115,7 +115,8 @@ async fn clashing_names_under_the_new_key_are_renamed_and_journaled() {
             .await
             .unwrap();
         assert_eq!(entry.get::<String, _>("op"), "upsert");
-        let node: serde_json::Value = serde_json::from_str(&entry.get::<String, _>("node")).unwrap();
+        let node: serde_json::Value =
+            serde_json::from_str(&entry.get::<String, _>("node")).unwrap();
         assert_eq!(node["id"], id.to_string());
         assert_eq!(node["name"], expected);
         assert_eq!(node["path"], format!("/{expected}"));

@@ -194,15 +194,35 @@ mod tests {
     #[test]
     fn refuses_control_and_bidi_characters() {
         for bad in [
-            "line\nbreak", "tab\t", "\u{1}", "del\u{7f}", "c1\u{85}", "c1\u{9f}",
-            "\u{202e}gpj.exe", "\u{202a}", "\u{2066}x", "\u{2069}", "\u{200e}", "\u{200f}",
+            "line\nbreak",
+            "tab\t",
+            "\u{1}",
+            "del\u{7f}",
+            "c1\u{85}",
+            "c1\u{9f}",
+            "\u{202e}gpj.exe",
+            "\u{202a}",
+            "\u{2066}x",
+            "\u{2069}",
+            "\u{200e}",
+            "\u{200f}",
             "\u{61c}",
         ] {
-            assert_eq!(NodeName::new(bad), Err(NameError::ControlCharacter), "{bad:?}");
+            assert_eq!(
+                NodeName::new(bad),
+                Err(NameError::ControlCharacter),
+                "{bad:?}"
+            );
         }
         assert_eq!(NodeName::from_bytes(b"caf\xe9"), Err(NameError::NotUtf8));
-        assert_eq!(NodeName::repaired("a\nb\u{202e}.txt").unwrap().as_str(), "a_b_.txt");
-        assert_eq!(NodeName::from_bytes("café".as_bytes()).unwrap().as_str(), "café");
+        assert_eq!(
+            NodeName::repaired("a\nb\u{202e}.txt").unwrap().as_str(),
+            "a_b_.txt"
+        );
+        assert_eq!(
+            NodeName::from_bytes("café".as_bytes()).unwrap().as_str(),
+            "café"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use satchel_meta::{Actor, ContentTarget, PlacedChunk, WriteMode};
 use satchel_proto::{
-    ChunkInfo, Node, NameError, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
+    ChunkInfo, NameError, Node, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
 };
 use serde::Deserialize;
 

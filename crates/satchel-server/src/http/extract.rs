@@ -5,9 +5,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
 use satchel_meta::Actor;
 use satchel_proto::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, NameError, NodeRef, ProblemCode};
-use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -98,9 +98,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Whether a rejection's text is a [`NameError`] (serde reports it inside its own message).
 fn names_a_bad_name(text: &str) -> bool {
-    NameError::ALL
-        .iter()
-        .any(|e| text.contains(&e.to_string()))
+    NameError::ALL.iter().any(|e| text.contains(&e.to_string()))
 }
 
 fn json_problem(rejection: JsonRejection) -> ApiError {
@@ -141,7 +139,10 @@ fn check_query_utf8(query: &str) -> ApiResult<()> {
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = percent_decode_str(key).decode_utf8().map_err(|_| {
-            ApiError::new(ProblemCode::BadRequest, "a query parameter's name is not UTF-8")
+            ApiError::new(
+                ProblemCode::BadRequest,
+                "a query parameter's name is not UTF-8",
+            )
         })?;
         if percent_decode_str(value).decode_utf8().is_err() {
             let code = if NAME_PARAMETERS.contains(&key.as_ref()) {
@@ -198,9 +199,15 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for NamePat
             Err(PathRejection::FailedToDeserializePathParams(error))
                 if matches!(error.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
             {
-                Err(ApiError::new(ProblemCode::InvalidName, NameError::NotUtf8.to_string()))
+                Err(ApiError::new(
+                    ProblemCode::InvalidName,
+                    NameError::NotUtf8.to_string(),
+                ))
             }
-            Err(rejection) => Err(ApiError::new(ProblemCode::BadRequest, rejection.body_text())),
+            Err(rejection) => Err(ApiError::new(
+                ProblemCode::BadRequest,
+                rejection.body_text(),
+            )),
         }
     }
 }

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::password;
 use crate::accounts::tokens::refresh_hash;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::NamePath;
 use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
+use crate::http::extract::NamePath;
 use crate::state::AppState;
 
 /// `?download=zip` for a folder as one archive, and listing pages.

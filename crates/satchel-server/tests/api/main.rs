@@ -11,6 +11,7 @@ mod gc;
 mod helpers;
 mod journal;
 mod links;
+mod names;
 mod notifications;
 mod redis;
 mod search;
