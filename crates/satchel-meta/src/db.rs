@@ -22,22 +22,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// One migration: its version number, a description, and the SQL for each dialect.
+/// One migration: its version number, a description, the SQL for each dialect, and what must be
+/// done in Rust after that SQL, in the same transaction.
 struct Migration {
     version: i64,
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    then: Option<Fixup>,
+}
+
+/// Work a migration needs that SQL cannot do.
+#[derive(Clone, Copy)]
+enum Fixup {
+    /// Recompute every name key (`rekey.rs`).
+    NameKeys,
 }
 
 /// One migration whose SQL is `FILE.sql` in each dialect's folder.
 macro_rules! migration {
     ($version:literal, $name:literal, $file:literal) => {
+        migration!($version, $name, $file, None)
+    };
+    ($version:literal, $name:literal, $file:literal, $then:expr) => {
         Migration {
             version: $version,
             name: $name,
             sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
             postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+            then: $then,
         }
     };
 }
@@ -51,6 +64,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "shares", "0005_shares"),
     migration!(6, "presigned_chunks", "0006_presigned_chunks"),
     migration!(7, "download_urls", "0007_download_urls"),
+    migration!(8, "name_keys", "0008_name_keys", Some(Fixup::NameKeys)),
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.
@@ -306,6 +320,9 @@ impl Store {
                 "migrating"
             );
             tx.conn().execute(sqlx::raw_sql(sql)).await?;
+            if let Some(Fixup::NameKeys) = migration.then {
+                crate::rekey::rekey_names(tx.conn()).await?;
+            }
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )

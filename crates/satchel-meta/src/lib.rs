@@ -8,7 +8,8 @@
 //! Invariants kept here:
 //! - every change to a tree is journaled in the same transaction as the change, under the namespace's
 //!   next sequence number, and the node's `rev` is that sequence number;
-//! - names are unique per folder case-insensitively among live nodes (a unique index on the folded key);
+//! - names are unique per folder among live nodes whatever their case or normalisation (a unique index
+//!   on `satchel_proto::name_key`; `rekey.rs` rewrote the stored keys when that function changed);
 //! - a version's chunk list is written in the transaction that makes the version visible, after the
 //!   caller has made the bytes durable in the blob store;
 //! - `users.used_bytes` counts the current version of every file not purged, trash included.
@@ -26,6 +27,7 @@ mod links;
 mod manifest;
 mod nodes;
 mod paths;
+mod rekey;
 mod rows;
 mod shares;
 mod spaces;

@@ -72,14 +72,14 @@ async fn share_by_id(conn: &mut AnyConnection, id: Uuid) -> Result<ShareRecord> 
 }
 
 /// The top of a namespace as a member sees it: under their name for it, in their root.
-fn mount_node(row: &NodeRow, name: &str, member_root: Uuid) -> Node {
+pub(crate) fn mount_node(row: &NodeRow, name: &str, member_root: Uuid) -> Node {
     let mut node = row.to_node(format!("/{name}"));
     node.name = name.to_owned();
     node.parent_id = Some(member_root);
     node
 }
 
-async fn node_row(conn: &mut AnyConnection, id: Uuid) -> Result<NodeRow> {
+pub(crate) async fn node_row(conn: &mut AnyConnection, id: Uuid) -> Result<NodeRow> {
     let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = $1"))
         .bind(id.to_string())
         .fetch_optional(conn)

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use satchel_meta::{Actor, ContentTarget, PlacedChunk, WriteMode};
 use satchel_proto::{
-    ChunkInfo, Node, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
+    ChunkInfo, NameError, Node, NodeName, NodeRef, Page, Problem, ProblemCode, Sha256, VersionInfo,
 };
 use serde::Deserialize;
 
@@ -258,6 +258,27 @@ pub async fn put_by_id(
     Ok(written(node, created))
 }
 
+/// The name of a form's file part. The form parser gives none for a `filename` that is not UTF-8,
+/// which is then refused as such rather than as empty.
+pub(crate) fn file_name(field: &axum::extract::multipart::Field<'_>) -> ApiResult<NodeName> {
+    let refuse = |e: NameError| ApiError::new(ProblemCode::InvalidName, e.to_string());
+    match field.file_name() {
+        Some(name) => NodeName::new(name).map_err(refuse),
+        None => {
+            let disposition = field
+                .headers()
+                .get(header::CONTENT_DISPOSITION)
+                .map_or(&[][..], |value| value.as_bytes());
+            let names_a_file = disposition.windows(8).any(|w| w == b"filename");
+            Err(refuse(if names_a_file {
+                NameError::NotUtf8
+            } else {
+                NameError::Empty
+            }))
+        }
+    }
+}
+
 /// Upload from a browser form: `multipart/form-data` with `parent_id` (default `root`), then `file`.
 /// An optional `on_conflict` field (before `file`) works as for the raw upload.
 #[utoipa::path(post, path = "/api/v1/files", tag = "content",
@@ -278,8 +299,7 @@ pub async fn post_multipart(
             "parent_id" => parent = node_ref(field.text().await.map_err(bad_form)?.trim())?,
             "on_conflict" => on_conflict = Some(field.text().await.map_err(bad_form)?),
             "file" => {
-                let name = NodeName::new(field.file_name().unwrap_or_default())
-                    .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
+                let name = file_name(&field)?;
                 let mode = write_mode(on_conflict.as_deref())?;
                 let mime = mime_for(name.as_str(), field.content_type());
                 let expect = Expectations {

@@ -1,9 +1,11 @@
 //! Extractors that turn requests into checked values, answering bad input with problem documents.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use percent_encoding::percent_decode_str;
 use satchel_meta::Actor;
 use satchel_proto::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, NameError, NodeRef, ProblemCode};
 use serde::Deserialize;
@@ -96,14 +98,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Whether a rejection's text is a [`NameError`] (serde reports it inside its own message).
 fn names_a_bad_name(text: &str) -> bool {
-    [
-        NameError::Empty,
-        NameError::TooLong,
-        NameError::ForbiddenCharacter,
-        NameError::Dots,
-    ]
-    .iter()
-    .any(|e| text.contains(&e.to_string()))
+    NameError::ALL.iter().any(|e| text.contains(&e.to_string()))
 }
 
 fn json_problem(rejection: JsonRejection) -> ApiError {
@@ -119,18 +114,46 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Query parameters; a malformed query is `400 bad_request`.
+/// Query parameters; a malformed query is `400 bad_request`. A parameter that is not UTF-8 once
+/// percent-decoded is refused (`400 invalid_name` for the ones that carry names), never repaired:
+/// the form decoder underneath would replace the bad bytes with U+FFFD.
 pub struct ApiQuery<T>(pub T);
+
+/// Query parameters whose values are names or paths of names.
+const NAME_PARAMETERS: [&str; 2] = ["name", "path"];
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        check_query_utf8(parts.uri.query().unwrap_or_default())?;
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_problem(rejection)),
         }
     }
+}
+
+/// Refuses a query whose keys or values are not UTF-8 once percent-decoded.
+fn check_query_utf8(query: &str) -> ApiResult<()> {
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode_str(key).decode_utf8().map_err(|_| {
+            ApiError::new(
+                ProblemCode::BadRequest,
+                "a query parameter's name is not UTF-8",
+            )
+        })?;
+        if percent_decode_str(value).decode_utf8().is_err() {
+            let code = if NAME_PARAMETERS.contains(&key.as_ref()) {
+                ProblemCode::InvalidName
+            } else {
+                ProblemCode::BadRequest
+            };
+            return Err(ApiError::new(code, format!("`{key}` is not UTF-8")));
+        }
+    }
+    Ok(())
 }
 
 fn query_problem(rejection: QueryRejection) -> ApiError {
@@ -160,6 +183,32 @@ impl PageParams {
         self.limit
             .unwrap_or(DEFAULT_PAGE_LIMIT)
             .clamp(1, MAX_PAGE_LIMIT)
+    }
+}
+
+/// Path segments that carry names (`/s/{token}/{name}`): a segment that is not UTF-8 once
+/// percent-decoded is `400 invalid_name`, any other mismatch `400 bad_request`.
+pub struct NamePath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for NamePath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(NamePath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error))
+                if matches!(error.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                Err(ApiError::new(
+                    ProblemCode::InvalidName,
+                    NameError::NotUtf8.to_string(),
+                ))
+            }
+            Err(rejection) => Err(ApiError::new(
+                ProblemCode::BadRequest,
+                rejection.body_text(),
+            )),
+        }
     }
 }
 

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::password;
 use crate::accounts::tokens::refresh_hash;
 use crate::error::{ApiError, ApiResult};
-use crate::files::content::{if_none_match, mime_for, serve_content};
+use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
+use crate::http::extract::NamePath;
 use crate::state::AppState;
 
 /// `?download=zip` for a folder as one archive, and listing pages.
@@ -267,7 +268,7 @@ pub async fn get_link(
 pub async fn get_in_link(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((token, path)): Path<(String, String)>,
+    NamePath((token, path)): NamePath<(String, String)>,
     Query(params): Query<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
@@ -341,7 +342,7 @@ where
 pub async fn put_to_link(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((token, name)): Path<(String, String)>,
+    NamePath((token, name)): NamePath<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -408,8 +409,7 @@ pub async fn post_to_link(
                 if field.name() != Some("file") {
                     continue;
                 }
-                let name = NodeName::new(field.file_name().unwrap_or_default())
-                    .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
+                let name = file_name(&field)?;
                 let declared = field.content_type().map(str::to_owned);
                 let expect = Expectations {
                     room,

@@ -13,6 +13,7 @@ mod journal;
 mod limits;
 mod links;
 mod member_links;
+mod names;
 mod notifications;
 mod redis;
 mod search;
