@@ -186,6 +186,7 @@ impl Store {
             access_log: Arc::default(),
         };
         store.migrate().await?;
+        store.refresh_statistics().await?;
         Ok(store)
     }
 
@@ -333,6 +334,19 @@ impl Store {
             .await?;
         }
         tx.commit().await
+    }
+
+    /// Refreshes the planner's statistics (`ANALYZE`). On PostgreSQL a plan can depend on them:
+    /// after a bulk load, or with autovacuum off or lagging, stale statistics turned index lookups
+    /// on the upload path into scans (4 KiB uploads fell from ~400/s to ~110/s at 40,000 files).
+    /// Run after migrations and by the background runner with each collection.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Postgres => "ANALYZE",
+            Backend::Sqlite => "PRAGMA optimize",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Reads a server setting.

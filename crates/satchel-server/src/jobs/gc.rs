@@ -8,7 +8,8 @@
 //! 2. removes unreferenced chunks known to the metadata (stale blob first, then the row; a small
 //!    chunk kept in the database is simply forgotten);
 //! 3. sweeps the blob store for chunks no metadata names at all (left by failed uploads);
-//! 4. forgets journal entries older than the retention (`journal_retention_days`).
+//! 4. forgets journal entries older than the retention (`journal_retention_days`);
+//! 5. refreshes the database planner's statistics (`ANALYZE`).
 
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +59,8 @@ pub async fn collect(state: &AppState) -> Result<GcReport, ApiError> {
             break;
         }
     }
+    // The planner's statistics follow the data (PostgreSQL's autovacuum may be off or behind).
+    state.store.refresh_statistics().await?;
     if !state.blobs.collects() {
         return Ok(report); // a bucket keeps its chunks for now (see satchel-blob's s3.rs)
     }
