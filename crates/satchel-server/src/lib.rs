@@ -19,7 +19,7 @@ pub mod sync;
 use std::future::Future;
 use std::net::SocketAddr;
 
-pub use config::{Registration, Secret, ServerConfig};
+pub use config::{IpRange, Registration, Secret, ServerConfig};
 pub use http::router;
 pub use state::AppState;
 use tokio::net::TcpListener;

@@ -2,12 +2,11 @@
 
 pub mod limiter;
 pub mod password;
+pub mod throttle;
 pub mod tokens;
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use satchel_meta::{NewUser, RefreshOutcome, UserRecord};
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use crate::config::Registration;
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::{ApiJson, Authed};
 use crate::state::AppState;
 
@@ -132,44 +132,31 @@ fn pair(state: &AppState, user: &UserRecord, session: Uuid, refresh_token: Strin
     }
 }
 
-/// Sign in; failures are rate-limited per account and per client address.
+/// Sign in; failures are rate-limited per account and address, per address, and (slowing, never
+/// refusing an address without failures) per account: see `throttle.rs`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "bad_credentials", body = Problem),
-        (status = 429, description = "too_many_requests", body = Problem)))]
+        (status = 429, description = "too_many_requests (Retry-After: the seconds in the detail)", body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let account_key = format!("account:{}", satchel_meta::email_key(&request.email));
-    let address_key = format!("address:{}", peer.ip());
-    for (key, factor) in [(&account_key, 1), (&address_key, 3)] {
-        state
-            .login_limiter
-            .check(key, factor)
-            .await
-            .map_err(|seconds| ApiError {
-                retry_after: Some(seconds),
-                ..ApiError::new(
-                    ProblemCode::TooManyRequests,
-                    format!("too many failed logins; retry in {seconds} s"),
-                )
-            })?;
-    }
+    let throttle = &state.login_throttle;
+    throttle.check(&request.email, address).await?;
     let user = state.store.user_by_email(&request.email).await?;
     let stored = user
         .as_ref()
         .map_or_else(|| state.decoy_hash.to_string(), |u| u.password_hash.clone());
     let matches = password::verify(request.password, stored).await && user.is_some();
     let Some(user) = user.filter(|_| matches) else {
-        state.login_limiter.fail(&account_key).await;
-        state.login_limiter.fail(&address_key).await;
+        throttle.failed(&request.email, address).await;
         return Err(ApiError::bare(ProblemCode::BadCredentials));
     };
     if user.disabled_at.is_some() {
         return Err(ApiError::bare(ProblemCode::AccountDisabled));
     }
-    state.login_limiter.clear(&account_key).await;
+    throttle.succeeded(&request.email, address).await;
     Ok(Json(
         start_session(&state, &user, request.device_name.as_deref()).await?,
     ))

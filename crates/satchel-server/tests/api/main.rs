@@ -10,6 +10,7 @@ mod folders;
 mod gc;
 mod helpers;
 mod journal;
+mod limits;
 mod links;
 mod notifications;
 mod redis;
