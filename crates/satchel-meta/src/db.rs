@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "job_claims", "0004_job_claims"),
     migration!(5, "shares", "0005_shares"),
     migration!(6, "presigned_chunks", "0006_presigned_chunks"),
+    migration!(9, "refresh_grace", "0009_refresh_grace"),
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.

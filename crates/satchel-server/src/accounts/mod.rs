@@ -8,8 +8,8 @@ pub mod tokens;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
-use satchel_meta::{NewUser, RefreshOutcome, UserRecord};
+use chrono::{DateTime, Duration, Utc};
+use satchel_meta::{NewRefresh, NewUser, RefreshOutcome, Rotation, UserRecord};
 use satchel_proto::{
     LoginRequest, Me, Page, Problem, ProblemCode, RefreshRequest, RegisterRequest, SessionInfo,
     TokenPair, UserEnvelope, UserInfo,
@@ -120,12 +120,20 @@ async fn start_session(
             expires,
         )
         .await?;
-    Ok(pair(state, user, session, refresh_token))
+    Ok(pair(state, user, session, refresh_token, Utc::now()))
 }
 
-fn pair(state: &AppState, user: &UserRecord, session: Uuid, refresh_token: String) -> TokenPair {
+/// A token pair: `refresh_token` and an access token issued at `issued` (whole seconds, so that the
+/// same inputs give the same pair).
+fn pair(
+    state: &AppState,
+    user: &UserRecord,
+    session: Uuid,
+    refresh_token: String,
+    issued: DateTime<Utc>,
+) -> TokenPair {
     TokenPair {
-        access_token: state.tokens.issue(user.id, session, Utc::now().timestamp()),
+        access_token: state.tokens.issue(user.id, session, issued.timestamp()),
         refresh_token,
         expires_in: tokens::ACCESS_TTL_SECS as u64,
         user: user_info(user),
@@ -162,27 +170,43 @@ pub async fn login(
     ))
 }
 
-/// Trade a refresh token for a new pair; the old one is spent, and reusing it revokes the session.
+/// Trade a refresh token for a new pair; the old one is spent, and reusing it revokes the session —
+/// except within `refresh_grace_secs` of its rotation, while the new token is unused: then the same
+/// new pair is answered again (a retried or concurrent refresh).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "accounts", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "token_reused, unauthorized", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let presented = &request.refresh_token;
     let new_token = tokens::random_token();
-    let expires = Utc::now() + Duration::days(tokens::REFRESH_TTL_DAYS);
+    let new = NewRefresh {
+        hash: &tokens::refresh_hash(&new_token),
+        sealed: &tokens::seal_successor(presented, &new_token),
+        expires_at: Utc::now() + Duration::days(tokens::REFRESH_TTL_DAYS),
+    };
+    let grace = Duration::seconds(i64::try_from(state.config.refresh_grace_secs).unwrap_or(0));
     let outcome = state
         .store
-        .rotate_refresh(
-            &tokens::refresh_hash(&request.refresh_token),
-            &tokens::refresh_hash(&new_token),
-            expires,
-        )
+        .rotate_refresh(&tokens::refresh_hash(presented), new, grace)
         .await?;
+    let answer = |rotation: Rotation, token| {
+        pair(
+            &state,
+            &rotation.user,
+            rotation.session_id,
+            token,
+            rotation.at,
+        )
+    };
     match outcome {
-        RefreshOutcome::Rotated {
-            user, session_id, ..
-        } => Ok(Json(pair(&state, &user, session_id, new_token))),
+        RefreshOutcome::Rotated(rotation) => Ok(Json(answer(rotation, new_token))),
+        RefreshOutcome::Repeated { rotation, sealed } => {
+            let earlier = tokens::open_successor(presented, &sealed)
+                .ok_or_else(|| ApiError::internal("a sealed refresh token did not open"))?;
+            Ok(Json(answer(rotation, earlier)))
+        }
         RefreshOutcome::Reused => Err(ApiError::new(ProblemCode::TokenReused, "sign in again")),
         RefreshOutcome::Invalid => Err(ApiError::new(
             ProblemCode::Unauthorized,
