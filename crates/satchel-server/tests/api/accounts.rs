@@ -64,7 +64,7 @@ async fn wrong_credentials_are_401_and_then_rate_limited() {
             .await;
         expect_problem(wrong, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     }
-    // Even the right password waits once the account has had too many failures.
+    // Even the right password waits, from this address, once it has failed too often on the account.
     let blocked = app
         .post_anonymous(
             "/api/v1/auth/login",
