@@ -1,4 +1,4 @@
-//! Users, sessions and refresh tokens.
+//! Users, sessions and refresh tokens (their rotation: `refresh.rs`).
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -46,21 +46,6 @@ pub struct NewUser {
     pub email: String,
     pub password_hash: String,
     pub quota_bytes: Option<u64>,
-}
-
-/// The result of presenting a refresh token.
-#[derive(Debug)]
-pub enum RefreshOutcome {
-    /// The token was live; it is now spent and the new one issued in its place.
-    Rotated {
-        user: Box<UserRecord>,
-        session_id: Uuid,
-        device: Option<String>,
-    },
-    /// The token had been spent before: the whole session is now revoked.
-    Reused,
-    /// Unknown token, or its session is revoked or expired.
-    Invalid,
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, ns_id, root_id, quota_bytes, used_bytes, \
@@ -271,74 +256,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Spends the refresh token `old_hash` and issues `new_hash` in the same session; a token that
-    /// was already spent revokes the session (someone replayed a stolen token).
-    pub async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<RefreshOutcome> {
-        let now = micros(Utc::now());
-        let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.device_name, s.revoked_at, s.expires_at, r.spent_at \
-             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = $1",
-        )
-        .bind(old_hash)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(row) = row else {
-            return Ok(RefreshOutcome::Invalid);
-        };
-        let session_id: String = row.try_get("id")?;
-        let live = row.try_get::<Option<i64>, _>("revoked_at")?.is_none()
-            && row.try_get::<i64, _>("expires_at")? > now;
-        if !live {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET spent_at = $2 WHERE hash = $1 AND spent_at IS NULL",
-        )
-        .bind(old_hash)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-        if spent.rows_affected() == 0 {
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
-                .bind(&session_id)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
-            tx.commit().await?;
-            self.reach_changed();
-            return Ok(RefreshOutcome::Reused);
-        }
-        let session_uuid = parse_uuid(&session_id)?;
-        insert_refresh(tx.conn(), new_hash, session_uuid).await?;
-        sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
-            .bind(&session_id)
-            .bind(now)
-            .bind(micros(expires_at))
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
-        let user_id = parse_uuid(&row.try_get::<String, _>("user_id")?)?;
-        let user = self
-            .user_by_id(user_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if user.disabled_at.is_some() {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        let device = row.try_get("device_name")?;
-        Ok(RefreshOutcome::Rotated {
-            user: Box::new(user),
-            session_id: session_uuid,
-            device,
-        })
-    }
-
     /// Ends the session that `refresh_hash` belongs to. Unknown tokens are ignored.
     pub async fn revoke_by_refresh(&self, refresh_hash: &str) -> Result<()> {
         let mut tx = self.write().await?;
@@ -443,7 +360,7 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-async fn insert_refresh(
+pub(crate) async fn insert_refresh(
     conn: &mut sqlx::AnyConnection,
     refresh_hash: &str,
     session_id: Uuid,

@@ -2,7 +2,7 @@
 //! else. The binary layers a TOML file, `SATCHEL_*` variables and flags over these defaults.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -35,6 +35,82 @@ pub struct Secret(pub String);
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+/// An address or a CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`): a trusted proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    /// The range's first address (bits past the prefix are zero).
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// Whether `address` is inside the range (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, address: IpAddr) -> bool {
+        match (self.network, address.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                mask(u128::from(u32::from(ip)), self.prefix, 32) == u128::from(u32::from(net))
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                mask(u128::from(ip), self.prefix, 128) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `bits` (an address of `width` bits) with everything past the first `prefix` bits cleared.
+fn mask(bits: u128, prefix: u8, width: u8) -> u128 {
+    let host_bits = u32::from(width - prefix.min(width));
+    bits.checked_shr(host_bits)
+        .and_then(|kept| kept.checked_shl(host_bits))
+        .unwrap_or(0)
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{text:?} is not an IP address or CIDR range (10.0.0.0/8, fd00::/8)");
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let address: IpAddr = address.parse().map_err(|_| bad())?;
+        let address = address.to_canonical();
+        let width = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(bad)?,
+            None => width,
+        };
+        let network = match address {
+            IpAddr::V4(ip) => IpAddr::from(std::net::Ipv4Addr::from(
+                u32::try_from(mask(u128::from(u32::from(ip)), prefix, 32)).map_err(|_| bad())?,
+            )),
+            IpAddr::V6(ip) => {
+                IpAddr::from(std::net::Ipv6Addr::from(mask(u128::from(ip), prefix, 128)))
+            }
+        };
+        Ok(IpRange { network, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for IpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 
@@ -73,10 +149,27 @@ pub struct ServerConfig {
     pub body_idle_timeout_secs: u64,
     /// Database connections in the pool.
     pub db_max_connections: u32,
-    /// Failed logins per account, and per client address (×3), allowed in a `login_window_secs`.
+    /// Failed logins per account and client address in a `login_window_secs` before that address
+    /// backs off for that account: 15 s after the next failure, doubling with each one after
+    /// (capped at the window). See `accounts/throttle.rs`.
     pub login_failures_allowed: u32,
-    /// Length of the login rate-limit window, in seconds.
+    /// Failed logins on one account, from all addresses, in a `login_window_secs` after which the
+    /// account counts as under attack: an address that has failed on it in the window waits for its
+    /// window to end, while an address without a failure of its own may still sign in. This only
+    /// slows guessing: it never refuses the right password from an address without failures.
+    pub login_account_failures_allowed: u32,
+    /// Failed logins from one client address, over all accounts, in a `login_window_secs` after
+    /// which that address may not sign in until its window ends (high enough for an office behind
+    /// one NAT).
+    pub login_address_failures_allowed: u32,
+    /// Length of the login and link-password rate-limit windows, in seconds.
     pub login_window_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` / `Forwarded` headers
+    /// name the client; empty (the default) believes no such header. See `http/client_addr.rs`.
+    pub trusted_proxies: Vec<IpRange>,
+    /// How long, in seconds, a refresh token just rotated may be presented again and get the same
+    /// new pair (a retried or concurrent refresh); after that a replay revokes the session.
+    pub refresh_grace_secs: u64,
     /// Largest chunk a chunked upload may send, in bytes (advertised in the init response).
     pub max_chunk_bytes: u64,
     /// How long an upload session lives without being committed, in seconds.
@@ -94,6 +187,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Wrong passwords per link and client address allowed in a `login_window_secs`.
     pub link_password_failures_allowed: u32,
+    /// Wrong passwords per link, from all addresses, allowed in a `login_window_secs`; after that
+    /// the link refuses every password until the window ends.
+    pub link_password_failures_per_link: u32,
     /// `redis://HOST:PORT/DB`: change announcements between servers and shared rate limits.
     pub redis: Option<String>,
     /// Prefix of Satchel's keys and channels in Redis (servers of one deployment share it).
@@ -117,8 +213,12 @@ impl Default for ServerConfig {
             header_timeout_secs: 30,
             body_idle_timeout_secs: 60,
             db_max_connections: 16,
-            login_failures_allowed: 10,
+            login_failures_allowed: 5,
+            login_account_failures_allowed: 20,
+            login_address_failures_allowed: 100,
             login_window_secs: 15 * 60,
+            trusted_proxies: Vec::new(),
+            refresh_grace_secs: 5,
             max_chunk_bytes: 16 * 1024 * 1024,
             upload_ttl_secs: 7 * 24 * 3600,
             gc_grace_secs: 24 * 3600,
@@ -126,6 +226,7 @@ impl Default for ServerConfig {
             journal_retention_days: 90,
             public_url: None,
             link_password_failures_allowed: 10,
+            link_password_failures_per_link: 30,
             redis: None,
             redis_prefix: "satchel".to_owned(),
         }
@@ -165,6 +266,37 @@ impl ServerConfig {
                 )?))
             }
             None => Ok(std::sync::Arc::new(LocalBlobStore::open(self.chunk_dir())?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_parse_and_contain() {
+        let private: IpRange = "10.0.0.0/8".parse().unwrap();
+        assert!(private.contains(ip("10.200.3.4")));
+        assert!(!private.contains(ip("11.0.0.1")));
+        assert!(private.contains(ip("::ffff:10.1.2.3")));
+        let one: IpRange = "192.0.2.7".parse().unwrap();
+        assert!(one.contains(ip("192.0.2.7")) && !one.contains(ip("192.0.2.8")));
+        let v6: IpRange = "fd00::/8".parse().unwrap();
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        assert!(!v6.contains(ip("10.0.0.1")));
+        let everything: IpRange = "0.0.0.0/0".parse().unwrap();
+        assert!(everything.contains(ip("203.0.113.9")));
+        assert_eq!(
+            "10.1.2.3/8".parse::<IpRange>().unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        for bad in ["10.0.0.0/33", "nope", "10.0.0/8", "::/129", "1.2.3.4/"] {
+            assert!(bad.parse::<IpRange>().is_err(), "{bad}");
         }
     }
 }

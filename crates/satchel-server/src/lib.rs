@@ -20,7 +20,7 @@ pub mod sync;
 use std::future::Future;
 use std::time::Duration;
 
-pub use config::{Registration, Secret, ServerConfig};
+pub use config::{IpRange, Registration, Secret, ServerConfig};
 pub use http::router;
 pub use state::AppState;
 use tokio::net::TcpListener;

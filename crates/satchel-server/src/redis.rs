@@ -105,33 +105,44 @@ impl Redis {
         Ok(())
     }
 
-    /// Adds one to the counter `key` of a window of `window` seconds; returns the count.
-    pub async fn count(&self, key: &str, window: u64) -> redis::RedisResult<u64> {
+    /// Adds one failure at `at` (Unix milliseconds) to the tally `key`, whose window of `window`
+    /// seconds begins with its first failure.
+    pub async fn count(&self, key: &str, window: u64, at: u64) -> redis::RedisResult<()> {
         let key = self.limit_key(key);
         let mut connection = self.connection.clone();
-        let (count,): (u64,) = redis::pipe()
+        redis::pipe()
             .atomic()
-            .incr(&key, 1)
+            .hincr(&key, "count", 1)
+            .ignore()
+            .hset(&key, "last", at)
+            .ignore()
             .cmd("EXPIRE")
             .arg(&key)
-            .arg(window)
+            .arg(window.max(1))
             .arg("NX")
             .ignore()
-            .query_async(&mut connection)
-            .await?;
-        Ok(count)
+            .query_async::<()>(&mut connection)
+            .await
     }
 
-    /// The counter `key` and the seconds its window has left (0, 0 when there is none).
-    pub async fn peek(&self, key: &str) -> redis::RedisResult<(u64, u64)> {
+    /// The tally `key`: its count, the seconds its window has left and its last failure (Unix
+    /// milliseconds); zeros when there is none.
+    pub async fn peek(&self, key: &str) -> redis::RedisResult<(u64, u64, u64)> {
         let key = self.limit_key(key);
         let mut connection = self.connection.clone();
-        let (count, ttl): (Option<u64>, i64) = redis::pipe()
-            .get(&key)
+        let ((count, last), ttl): ((Option<u64>, Option<u64>), i64) = redis::pipe()
+            .cmd("HMGET")
+            .arg(&key)
+            .arg("count")
+            .arg("last")
             .ttl(&key)
             .query_async(&mut connection)
             .await?;
-        Ok((count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0)))
+        Ok((
+            count.unwrap_or(0),
+            u64::try_from(ttl).unwrap_or(0),
+            last.unwrap_or(0),
+        ))
     }
 
     /// Forgets the counter `key`.

@@ -6,6 +6,7 @@ use satchel_blob::BlobStore;
 use satchel_meta::Store;
 
 use crate::accounts::limiter::RateLimiter;
+use crate::accounts::throttle::LoginThrottle;
 use crate::accounts::tokens::TokenKeys;
 use crate::config::ServerConfig;
 
@@ -16,11 +17,12 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub tokens: Arc<TokenKeys>,
     pub config: Arc<ServerConfig>,
-    pub login_limiter: Arc<RateLimiter>,
+    /// Failed logins per account and address, account, and address (see `accounts/throttle.rs`).
+    pub login_throttle: Arc<LoginThrottle>,
     /// A hash checked when a login names an unknown email, so that answering costs the same time
     /// as for a wrong password and does not reveal which emails have accounts.
     pub decoy_hash: Arc<String>,
-    /// Wrong link passwords, per link and address.
+    /// Wrong link passwords, per link and address and per link.
     pub link_limiter: Arc<RateLimiter>,
     /// The keys that sign download URLs, by key id; the first signs.
     pub url_keys: Arc<Vec<(String, Vec<u8>)>>,
@@ -72,14 +74,10 @@ impl AppState {
                     .await?
             }
         };
-        let mut login_limiter =
-            RateLimiter::new(config.login_failures_allowed, config.login_window_secs);
+        let mut login_limiter = RateLimiter::new(config.login_window_secs);
         let decoy_hash =
             crate::accounts::password::hash(crate::accounts::tokens::random_token()).await?;
-        let mut link_limiter = RateLimiter::new(
-            config.link_password_failures_allowed,
-            config.login_window_secs,
-        );
+        let mut link_limiter = RateLimiter::new(config.login_window_secs);
         let mut actor_cache = None;
         if let Some(url) = &config.redis {
             // Redis makes the service better, never correct: without it, each server counts and
@@ -96,13 +94,14 @@ impl AppState {
                 }
             }
         }
+        let login_throttle = LoginThrottle::new(&config, login_limiter);
         let url_keys = vec![crate::sharing::signed::url_key(secret.as_bytes())];
         Ok(AppState {
             store,
             blobs,
             tokens: Arc::new(TokenKeys::new(secret.as_bytes())),
             config: Arc::new(config),
-            login_limiter: Arc::new(login_limiter),
+            login_throttle: Arc::new(login_throttle),
             decoy_hash: Arc::new(decoy_hash),
             link_limiter: Arc::new(link_limiter),
             url_keys: Arc::new(url_keys),

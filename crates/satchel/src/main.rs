@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use satchel_server::{AppState, Registration, Secret, ServerConfig};
+use satchel_server::{AppState, IpRange, Registration, Secret, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 /// Satchel: a self-hosted Dropbox. `satchel serve` runs the server; the other commands are its
@@ -76,6 +76,10 @@ struct ServeArgs {
     /// `redis://HOST:PORT/DB`: announcements between servers and rate limits they share.
     #[arg(long, env = "SATCHEL_REDIS")]
     redis: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded headers name the client: addresses or
+    /// CIDR ranges, comma-separated (`127.0.0.1,10.0.0.0/8`) [default: none].
+    #[arg(long, env = "SATCHEL_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Option<Vec<IpRange>>,
 }
 
 impl StoreArgs {
@@ -120,6 +124,9 @@ impl ServeArgs {
         }
         if let Some(redis) = &self.redis {
             config.redis = Some(redis.clone());
+        }
+        if let Some(proxies) = &self.trusted_proxies {
+            config.trusted_proxies.clone_from(proxies);
         }
         Ok(config)
     }

@@ -2,15 +2,14 @@
 
 pub mod limiter;
 pub mod password;
+pub mod throttle;
 pub mod tokens;
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
-use satchel_meta::{NewUser, RefreshOutcome, UserRecord};
+use chrono::{DateTime, Duration, Utc};
+use satchel_meta::{NewRefresh, NewUser, RefreshOutcome, Rotation, UserRecord};
 use satchel_proto::{
     LoginRequest, Me, Page, Problem, ProblemCode, RefreshRequest, RegisterRequest, SessionInfo,
     TokenPair, UserEnvelope, UserInfo,
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use crate::config::Registration;
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::{ApiJson, Authed};
 use crate::state::AppState;
 
@@ -120,82 +120,93 @@ async fn start_session(
             expires,
         )
         .await?;
-    Ok(pair(state, user, session, refresh_token))
+    Ok(pair(state, user, session, refresh_token, Utc::now()))
 }
 
-fn pair(state: &AppState, user: &UserRecord, session: Uuid, refresh_token: String) -> TokenPair {
+/// A token pair: `refresh_token` and an access token issued at `issued` (whole seconds, so that the
+/// same inputs give the same pair).
+fn pair(
+    state: &AppState,
+    user: &UserRecord,
+    session: Uuid,
+    refresh_token: String,
+    issued: DateTime<Utc>,
+) -> TokenPair {
     TokenPair {
-        access_token: state.tokens.issue(user.id, session, Utc::now().timestamp()),
+        access_token: state.tokens.issue(user.id, session, issued.timestamp()),
         refresh_token,
         expires_in: tokens::ACCESS_TTL_SECS as u64,
         user: user_info(user),
     }
 }
 
-/// Sign in; failures are rate-limited per account and per client address.
+/// Sign in; failures are rate-limited per account and address, per address, and (slowing, never
+/// refusing an address without failures) per account: see `throttle.rs`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "bad_credentials", body = Problem),
-        (status = 429, description = "too_many_requests", body = Problem)))]
+        (status = 429, description = "too_many_requests (Retry-After: the seconds in the detail)", body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let account_key = format!("account:{}", satchel_meta::email_key(&request.email));
-    let address_key = format!("address:{}", peer.ip());
-    for (key, factor) in [(&account_key, 1), (&address_key, 3)] {
-        state
-            .login_limiter
-            .check(key, factor)
-            .await
-            .map_err(|seconds| ApiError {
-                retry_after: Some(seconds),
-                ..ApiError::new(
-                    ProblemCode::TooManyRequests,
-                    format!("too many failed logins; retry in {seconds} s"),
-                )
-            })?;
-    }
+    let throttle = &state.login_throttle;
+    throttle.check(&request.email, address).await?;
     let user = state.store.user_by_email(&request.email).await?;
     let stored = user
         .as_ref()
         .map_or_else(|| state.decoy_hash.to_string(), |u| u.password_hash.clone());
     let matches = password::verify(request.password, stored).await && user.is_some();
     let Some(user) = user.filter(|_| matches) else {
-        state.login_limiter.fail(&account_key).await;
-        state.login_limiter.fail(&address_key).await;
+        throttle.failed(&request.email, address).await;
         return Err(ApiError::bare(ProblemCode::BadCredentials));
     };
     if user.disabled_at.is_some() {
         return Err(ApiError::bare(ProblemCode::AccountDisabled));
     }
-    state.login_limiter.clear(&account_key).await;
+    throttle.succeeded(&request.email, address).await;
     Ok(Json(
         start_session(&state, &user, request.device_name.as_deref()).await?,
     ))
 }
 
-/// Trade a refresh token for a new pair; the old one is spent, and reusing it revokes the session.
+/// Trade a refresh token for a new pair; the old one is spent, and reusing it revokes the session —
+/// except within `refresh_grace_secs` of its rotation, while the new token is unused: then the same
+/// new pair is answered again (a retried or concurrent refresh).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "accounts", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "token_reused, unauthorized", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let presented = &request.refresh_token;
     let new_token = tokens::random_token();
-    let expires = Utc::now() + Duration::days(tokens::REFRESH_TTL_DAYS);
+    let new = NewRefresh {
+        hash: &tokens::refresh_hash(&new_token),
+        sealed: &tokens::seal_successor(presented, &new_token),
+        expires_at: Utc::now() + Duration::days(tokens::REFRESH_TTL_DAYS),
+    };
+    let grace = Duration::seconds(i64::try_from(state.config.refresh_grace_secs).unwrap_or(0));
     let outcome = state
         .store
-        .rotate_refresh(
-            &tokens::refresh_hash(&request.refresh_token),
-            &tokens::refresh_hash(&new_token),
-            expires,
-        )
+        .rotate_refresh(&tokens::refresh_hash(presented), new, grace)
         .await?;
+    let answer = |rotation: Rotation, token| {
+        pair(
+            &state,
+            &rotation.user,
+            rotation.session_id,
+            token,
+            rotation.at,
+        )
+    };
     match outcome {
-        RefreshOutcome::Rotated {
-            user, session_id, ..
-        } => Ok(Json(pair(&state, &user, session_id, new_token))),
+        RefreshOutcome::Rotated(rotation) => Ok(Json(answer(rotation, new_token))),
+        RefreshOutcome::Repeated { rotation, sealed } => {
+            let earlier = tokens::open_successor(presented, &sealed)
+                .ok_or_else(|| ApiError::internal("a sealed refresh token did not open"))?;
+            Ok(Json(answer(rotation, earlier)))
+        }
         RefreshOutcome::Reused => Err(ApiError::new(ProblemCode::TokenReused, "sign in again")),
         RefreshOutcome::Invalid => Err(ApiError::new(
             ProblemCode::Unauthorized,

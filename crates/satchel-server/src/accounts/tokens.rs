@@ -112,6 +112,38 @@ pub fn refresh_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The pad that seals the successor of refresh token `token`: HMAC-SHA256 keyed by the token, so
+/// only its holder can derive it (the database keeps the token's hash, never the token).
+fn successor_pad(token: &str) -> [u8; 32] {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(b"satchel refresh successor");
+    mac.finalize().into_bytes().into()
+}
+
+/// Seals `successor` (a [`random_token`]) for holders of `token`, so that a retried refresh can get
+/// it back from the database within the grace: hex of its 32 bytes XOR the pad. Each token seals
+/// one successor only, so the pad is used once.
+pub fn seal_successor(token: &str, successor: &str) -> String {
+    let bytes = URL_SAFE_NO_PAD.decode(successor).unwrap_or_default();
+    let pad = successor_pad(token);
+    hex::encode(
+        bytes
+            .iter()
+            .zip(pad)
+            .map(|(b, p)| b ^ p)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+/// Opens what [`seal_successor`] sealed for `token`; `None` if it is not a sealed token.
+pub fn open_successor(token: &str, sealed: &str) -> Option<String> {
+    let bytes = hex::decode(sealed).ok().filter(|b| b.len() == 32)?;
+    let pad = successor_pad(token);
+    let opened: Vec<u8> = bytes.iter().zip(pad).map(|(b, p)| b ^ p).collect();
+    Some(URL_SAFE_NO_PAD.encode(opened))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +163,19 @@ mod tests {
             TokenKeys::new(b"other").verify(&token, 1001),
             Err(TokenError::BadSignature)
         );
+    }
+
+    #[test]
+    fn only_the_spent_token_opens_its_successor() {
+        let (spent, successor) = (random_token(), random_token());
+        let sealed = seal_successor(&spent, &successor);
+        assert_eq!(
+            open_successor(&spent, &sealed).as_deref(),
+            Some(successor.as_str())
+        );
+        assert_ne!(open_successor(&random_token(), &sealed), Some(successor));
+        assert!(!sealed.contains(&hex::encode(URL_SAFE_NO_PAD.decode(&spent).unwrap())));
+        assert_eq!(open_successor(&spent, "zz"), None);
     }
 
     #[test]

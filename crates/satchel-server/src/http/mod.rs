@@ -1,5 +1,6 @@
 //! The one page that lists every route, plus health, readiness, the OpenAPI document and its page.
 
+pub mod client_addr;
 pub mod extract;
 
 use axum::Json;

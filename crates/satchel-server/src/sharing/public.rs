@@ -1,13 +1,17 @@
 //! `/s/{token}`: what a public link shows a visitor without an account. Every answer to a known
 //! link is written to its access log. Unknown tokens are `404` after the same work as known ones
 //! (one lookup by the token's hash), so answers do not tell which tokens exist.
+//!
+//! Wrong link passwords are limited per link and address (`link_password_failures_allowed`) and per
+//! link over all addresses (`link_password_failures_per_link`, so many addresses do not multiply
+//! the guesses); a refusal is `429` with `Retry-After` equal to the seconds its detail states.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use satchel_meta::{Actor, ContentTarget, LinkAccess, LinkPermission, LinkRecord, WriteMode};
@@ -15,10 +19,12 @@ use satchel_proto::{Node, NodeKind, NodeName, NodeRef, ProblemCode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::password;
+use crate::accounts::throttle::too_many;
 use crate::accounts::tokens::refresh_hash;
 use crate::error::{ApiError, ApiResult};
 use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::NamePath;
 use crate::state::AppState;
 
@@ -54,6 +60,34 @@ struct Visit {
     node: Node,
 }
 
+/// The tallies of wrong passwords for `link`: from `address`, and from everyone.
+fn guess_keys(link: &LinkRecord, address: IpAddr) -> (String, String) {
+    (
+        format!("pair:{}:{address}", link.id),
+        format!("link:{}", link.id),
+    )
+}
+
+/// `Err(429)` while `address` may not guess `link`'s password: it has used up its own wrong
+/// guesses, or the link has had its fill from all addresses.
+async fn check_guesses(state: &AppState, link: &LinkRecord, address: IpAddr) -> ApiResult<()> {
+    let (pair_key, link_key) = guess_keys(link, address);
+    let pair = state.link_limiter.tally(&pair_key).await;
+    let all = state.link_limiter.tally(&link_key).await;
+    let config = &state.config;
+    let wait = [
+        (pair.count >= config.link_password_failures_allowed).then_some(pair.window_left),
+        (all.count >= config.link_password_failures_per_link).then_some(all.window_left),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    match wait {
+        Some(seconds) => Err(too_many(seconds)),
+        None => Ok(()),
+    }
+}
+
 /// Checks a known link for a request: enabled, not expired, the password if it has one, and its
 /// node alive and still changeable by its maker (a trashed node makes the link `404` until it is
 /// restored; a maker who lost access, or kept only `view`, makes it `404`).
@@ -62,7 +96,7 @@ async fn admit(
     link: LinkRecord,
     owner: Actor,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    address: IpAddr,
 ) -> ApiResult<Visit> {
     if link.disabled {
         return Err(ApiError::bare(ProblemCode::LinkDisabled));
@@ -77,15 +111,11 @@ async fn admit(
         else {
             return Err(ApiError::bare(ProblemCode::PasswordRequired));
         };
-        let key = format!("{}:{}", link.id, peer.ip());
-        if let Err(retry) = state.link_limiter.check(&key, 1).await {
-            return Err(ApiError::new(
-                ProblemCode::TooManyRequests,
-                format!("too many wrong passwords; try again in {retry} s"),
-            ));
-        }
+        check_guesses(state, &link, address).await?;
         if !password::verify(given.to_owned(), stored.clone()).await {
-            state.link_limiter.fail(&key).await;
+            let limiter = &state.link_limiter;
+            limiter.fail(&guess_keys(&link, address).0).await;
+            limiter.fail(&guess_keys(&link, address).1).await;
             return Err(ApiError::bare(ProblemCode::WrongPassword));
         }
     }
@@ -107,7 +137,7 @@ async fn visit<F, Fut>(
     state: &AppState,
     token: &str,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    address: IpAddr,
     what: String,
     answer: F,
 ) -> Response
@@ -123,21 +153,15 @@ where
         return ApiError::bare(ProblemCode::NotFound).into_response();
     };
     let link_id = link.id;
-    let response = match admit(state, link, owner, headers, peer).await {
+    let response = match admit(state, link, owner, headers, address).await {
         Ok(visit) => answer(visit)
             .await
             .unwrap_or_else(IntoResponse::into_response),
         Err(error) => error.into_response(),
     };
-    let mut response = response;
-    if response.status() == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-    }
     let access = LinkAccess {
         at: Utc::now(),
-        address: peer.ip().to_string(),
+        address: address.to_string(),
         path: what,
         status: response.status().as_u16(),
     };
@@ -248,7 +272,7 @@ async fn show(
 /// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is.
 pub async fn get_link(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     Path(token): Path<String>,
     Query(params): Query<PublicParams>,
     headers: HeaderMap,
@@ -257,7 +281,7 @@ pub async fn get_link(
         &state,
         &token,
         &headers,
-        peer,
+        address,
         "/".to_owned(),
         |visit| async { show(&state, visit, "", &params, &headers).await },
     )
@@ -267,13 +291,13 @@ pub async fn get_link(
 /// `GET /s/{token}/{path}`: a file or folder inside a shared folder.
 pub async fn get_in_link(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     NamePath((token, path)): NamePath<(String, String)>,
     Query(params): Query<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
     let what = format!("/{path}");
-    visit(&state, &token, &headers, peer, what, |visit| async {
+    visit(&state, &token, &headers, address, what, |visit| async {
         show(&state, visit, &path, &params, &headers).await
     })
     .await
@@ -341,7 +365,7 @@ where
 /// `PUT /s/{token}/{name}`: a raw upload to an upload-only link.
 pub async fn put_to_link(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     NamePath((token, name)): NamePath<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -352,7 +376,7 @@ pub async fn put_to_link(
         state,
         &token,
         headers,
-        peer,
+        address,
         what,
         move |visit| async move {
             let room = upload_room(&visit)?;
@@ -388,7 +412,7 @@ pub async fn put_to_link(
 /// `POST /s/{token}`: a `multipart/form-data` upload (field `file`) to an upload-only link.
 pub async fn post_to_link(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     Path(token): Path<String>,
     headers: HeaderMap,
     mut form: Multipart,
@@ -398,7 +422,7 @@ pub async fn post_to_link(
         state,
         &token,
         &headers,
-        peer,
+        address,
         "upload (form)".to_owned(),
         move |visit| async move {
             let room = upload_room(&visit)?;

@@ -64,7 +64,7 @@ async fn wrong_credentials_are_401_and_then_rate_limited() {
             .await;
         expect_problem(wrong, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     }
-    // Even the right password waits once the account has had too many failures.
+    // Even the right password waits, from this address, once it has failed too often on the account.
     let blocked = app
         .post_anonymous(
             "/api/v1/auth/login",
@@ -76,8 +76,9 @@ async fn wrong_credentials_are_401_and_then_rate_limited() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_reuse_revokes_the_session() {
-    let app = TestApp::spawn().await;
+async fn refresh_rotates_and_reuse_after_the_grace_revokes_the_session() {
+    // No grace: the replay below comes after it.
+    let app = TestApp::spawn_with(|c| c.refresh_grace_secs = 0).await;
     let dee = app.user("dee@example.org").await;
     let first = app
         .post_anonymous(
@@ -111,6 +112,55 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     expect_problem(after, StatusCode::UNAUTHORIZED, "unauthorized").await;
     expect_problem(
         app.get(&fresh, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_anonymous("/api/v1/auth/refresh", json!({"refresh_token": token}))
+        .await
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_get_the_same_pair() {
+    let app = TestApp::spawn().await;
+    for trial in 0..5 {
+        let user = app.user(&format!("fay{trial}@example.org")).await;
+        let (one, two) = tokio::join!(refresh(&app, &user.refresh), refresh(&app, &user.refresh));
+        let one = expect_json(one, StatusCode::OK).await;
+        let two = expect_json(two, StatusCode::OK).await;
+        assert_eq!(one, two, "trial {trial}");
+        // The session lives on, and the pair works.
+        let fresh = crate::helpers::User {
+            token: one["access_token"].as_str().unwrap().to_owned(),
+            refresh: one["refresh_token"].as_str().unwrap().to_owned(),
+        };
+        expect_json(app.get(&fresh, "/api/v1/me").await, StatusCode::OK).await;
+        expect_json(refresh(&app, &fresh.refresh).await, StatusCode::OK).await;
+    }
+}
+
+#[tokio::test]
+async fn a_retried_refresh_gets_the_same_pair_until_the_new_token_is_used() {
+    let app = TestApp::spawn().await;
+    let gus = app.user("gus@example.org").await;
+    let first = expect_json(refresh(&app, &gus.refresh).await, StatusCode::OK).await;
+    // The answer was lost; the client retries within the grace.
+    let retried = expect_json(refresh(&app, &gus.refresh).await, StatusCode::OK).await;
+    assert_eq!(first, retried);
+    // Once the new token has been used, the old one coming back is a replay, grace or not.
+    let next = first["refresh_token"].as_str().unwrap();
+    let second = expect_json(refresh(&app, next).await, StatusCode::OK).await;
+    expect_problem(
+        refresh(&app, &gus.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "token_reused",
+    )
+    .await;
+    expect_problem(
+        refresh(&app, second["refresh_token"].as_str().unwrap()).await,
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     )

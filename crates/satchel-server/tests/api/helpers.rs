@@ -156,6 +156,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A sign-in attempt that a proxy forwarded for `client` (`X-Forwarded-For`).
+    pub async fn login_from(&self, client: &str, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Registers `email` and signs in.
     pub async fn user(&self, email: &str) -> User {
         let password = "correct horse battery";
@@ -271,6 +282,24 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     assert_eq!(body["code"], code, "problem: {body}");
     assert_eq!(body["status"], status.as_u16());
     body
+}
+
+/// Asserts `429 too_many_requests` whose `Retry-After` states the seconds its detail states;
+/// returns them.
+pub async fn expect_retry_after(response: Response) -> u64 {
+    let header: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header in seconds");
+    let body = expect_problem(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    let detail = body["detail"].as_str().expect("a detail");
+    assert!(
+        detail.contains(&format!(" {header} s")),
+        "Retry-After: {header}, detail: {detail:?}"
+    );
+    header
 }
 
 /// Deterministic bytes that do not compress or repeat.

@@ -12,6 +12,7 @@ mod helpers;
 mod journal;
 mod limits;
 mod links;
+mod login_limits;
 mod member_links;
 mod names;
 mod notifications;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, expect_problem};
+use crate::helpers::{TestApp, expect_problem, expect_retry_after};
 
 /// Two servers of one deployment (one Redis key prefix of this test's own).
 async fn two_servers(
@@ -70,6 +70,35 @@ async fn login_limits_hold_across_servers() {
         assert!(answer.headers().contains_key("retry-after"));
         expect_problem(answer, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
     }
+}
+
+#[tokio::test]
+async fn an_attack_spread_over_servers_slows_only_the_addresses_that_failed() {
+    let Some((one, two)) = two_servers(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.login_account_failures_allowed = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    one.user("ana@example.org").await;
+    let right = "correct horse battery";
+    for (app, client) in [(&one, "198.51.100.1"), (&two, "198.51.100.2")] {
+        let wrong = app.login_from(client, "ana@example.org", "guess").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Two failures over two servers put the account under attack: a guessing address waits on
+    // either server, with Retry-After agreeing with the detail…
+    let held = two
+        .login_from("198.51.100.1", "ana@example.org", right)
+        .await;
+    assert!(expect_retry_after(held).await > 800);
+    // …and the owner, from an address without failures, signs in.
+    let owner = one
+        .login_from("203.0.113.9", "ana@example.org", right)
+        .await;
+    assert_eq!(owner.status(), StatusCode::OK);
 }
 
 #[tokio::test]
