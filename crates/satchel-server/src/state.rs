@@ -29,6 +29,9 @@ pub struct AppState {
     pub draining: Arc<tokio::sync::watch::Sender<bool>>,
     /// With Redis: actors cached there (see `redis.rs`).
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
+    /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
+    /// alone.
+    pub front: Option<axum::Router>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
@@ -106,6 +109,7 @@ impl AppState {
             url_keys: Arc::new(url_keys),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
+            front: None,
         })
     }
 }

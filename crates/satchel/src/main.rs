@@ -76,6 +76,9 @@ struct ServeArgs {
     /// `redis://HOST:PORT/DB`: announcements between servers and rate limits they share.
     #[arg(long, env = "SATCHEL_REDIS")]
     redis: Option<String>,
+    /// Serve the web app from this folder instead of the built-in copy (development).
+    #[arg(long, env = "SATCHEL_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -121,6 +124,9 @@ impl ServeArgs {
         if let Some(redis) = &self.redis {
             config.redis = Some(redis.clone());
         }
+        if let Some(dir) = &self.web_dir {
+            config.web_dir = Some(dir.clone());
+        }
         Ok(config)
     }
 }
@@ -154,9 +160,14 @@ async fn run() -> anyhow::Result<()> {
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listen = config.listen;
-    let state = AppState::open(config.clone())
+    let mut state = AppState::open(config.clone())
         .await
         .with_context(|| format!("opening the data in {}", config.data.display()))?;
+    let web = match &config.web_dir {
+        Some(dir) => satchel_web::Source::Dir(dir.clone()),
+        None => satchel_web::Source::Embedded,
+    };
+    state.front = Some(satchel_web::router(web));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
