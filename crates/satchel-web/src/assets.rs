@@ -76,7 +76,9 @@ fn etag(bytes: &[u8]) -> String {
 pub async fn index(source: &Source) -> Option<Asset> {
     let bytes = match source {
         Source::Embedded => BUNDLE.index.clone(),
-        Source::Dir(dir) => with_version(&tokio::fs::read(dir.join("index.html")).await.ok()?, "dev"),
+        Source::Dir(dir) => {
+            with_version(&tokio::fs::read(dir.join("index.html")).await.ok()?, "dev")
+        }
     };
     Some(asset("index.html", bytes))
 }

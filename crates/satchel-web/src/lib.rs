@@ -111,7 +111,10 @@ fn respond(request: &HeaderMap, asset: Asset, cache: &'static str) -> Response {
 }
 
 fn not_found(request: &HeaderMap) -> Response {
-    secure(request, (StatusCode::NOT_FOUND, "not found").into_response())
+    secure(
+        request,
+        (StatusCode::NOT_FOUND, "not found").into_response(),
+    )
 }
 
 /// Adds the headers every answer of the app carries.
@@ -165,7 +168,9 @@ mod tests {
         let mut request = HeaderMap::new();
         request.insert(header::HOST, HeaderValue::from_static("files.example:8080"));
         let policy = content_security_policy(&request);
-        assert!(policy.contains("connect-src 'self' ws://files.example:8080 wss://files.example:8080;"));
+        assert!(
+            policy.contains("connect-src 'self' ws://files.example:8080 wss://files.example:8080;")
+        );
         request.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
         assert!(content_security_policy(&request).contains("connect-src 'self';"));
     }

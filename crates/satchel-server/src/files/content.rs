@@ -363,7 +363,10 @@ pub fn serve_content(
         .mime
         .clone()
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let inline = inline && cannot_script(&mime);
+    // Both the stored type and the one the name suggests must be harmless: a file named
+    // `evil.html` stays an attachment even if it was uploaded as `text/plain`.
+    let named = mime_guess::from_path(&content.node.name).first_raw();
+    let inline = inline && cannot_script(&mime) && named.is_none_or(cannot_script);
     let builder = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::ACCEPT_RANGES, "bytes")
@@ -463,7 +466,12 @@ fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64)
 /// Whether a browser shown `mime` inline could run script from it: only images (not SVG), PDF,
 /// audio, video and plain text may be shown inline; anything else is always an attachment.
 fn cannot_script(mime: &str) -> bool {
-    let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.split_once('/') {
         Some(("image", subtype)) => !subtype.starts_with("svg"),
         Some(("audio" | "video", _)) => true,

@@ -18,3 +18,4 @@ mod shares;
 mod trash;
 mod uploads;
 mod versions;
+mod web;
