@@ -47,11 +47,11 @@ export function browsePage(app, initialPath) {
     },
   });
   const buttons = {
-    upload: h('button', { type: 'button', class: 'primary', onclick: () => fileInput.click() }, icon('upload'), t.upload),
-    newFolder: h('button', { type: 'button', onclick: newFolder }, icon('plus'), t.newFolder),
-    rename: h('button', { type: 'button', onclick: renameSelected }, icon('edit'), t.rename),
-    download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), t.download),
-    trash: h('button', { type: 'button', onclick: trashSelected }, icon('trash'), t.moveToTrash),
+    upload: h('button', { type: 'button', class: 'primary', onclick: () => fileInput.click() }, icon('upload'), h('span', { class: 'label' }, t.upload)),
+    newFolder: h('button', { type: 'button', onclick: newFolder }, icon('plus'), h('span', { class: 'label' }, t.newFolder)),
+    rename: h('button', { type: 'button', onclick: renameSelected }, icon('edit'), h('span', { class: 'label' }, t.rename)),
+    download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), h('span', { class: 'label' }, t.download)),
+    trash: h('button', { type: 'button', onclick: trashSelected }, icon('trash'), h('span', { class: 'label' }, t.moveToTrash)),
   };
   const crumbs = h('ol', {});
   const filter = h('input', {

@@ -302,8 +302,8 @@ test('keyboard only: arrows, Enter opens, Backspace goes up', async () => {
 test('an uploaded evil.html or evil.svg never runs in the app origin', async () => {
   const html = '<script>parent.postMessage("pwned","*");document.title="pwned"</script>';
   const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="pwned"</script></svg>';
-  const evilHtml = await api.put('root', 'evil.html', html);
-  const evilSvg = await api.put('root', 'evil.svg', svg);
+  const evilHtml = await api.put('root', 'evil.html', html, 'text/html');
+  const evilSvg = await api.put('root', 'evil.svg', svg, 'image/svg+xml');
   await openSignedIn();
   for (const node of [evilHtml, evilSvg]) {
     // Even when asked to show it inline, the server answers an attachment in a sandbox.

@@ -124,9 +124,9 @@ export class Api {
     return this.call('POST', '/api/v1/folders', { parent_id: parent, name });
   }
 
-  put(parent, name, content) {
+  put(parent, name, content, type = 'application/octet-stream') {
     const q = `parent_id=${encodeURIComponent(parent)}&name=${encodeURIComponent(name)}`;
-    return this.call('PUT', `/api/v1/files/content?${q}`, content);
+    return this.call('PUT', `/api/v1/files/content?${q}`, content, { 'Content-Type': type });
   }
 
   async children(parent = 'root') {
