@@ -11,6 +11,7 @@ mod node;
 mod problem;
 mod requests;
 mod sharing;
+mod web;
 
 pub use hash::Sha256;
 pub use name::{MAX_NAME_BYTES, NameError, NodeName, name_key};
@@ -18,6 +19,7 @@ pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, V
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;
 pub use sharing::{CreateLink, CreateShare, DownloadUrlInfo, LinkInfo, ShareInfo, UpdateShare};
+pub use web::{ServerInfo, WebSession};
 
 /// Default page size of every list (`?limit=`).
 pub const DEFAULT_PAGE_LIMIT: u32 = 500;

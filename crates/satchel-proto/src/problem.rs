@@ -28,6 +28,9 @@ pub enum ProblemCode {
     RegistrationClosed,
     ReadOnly,
     BadSignature,
+    /// A request that reads the session cookie came without the app's CSRF header or from
+    /// another origin.
+    CrossSiteRequest,
     // 404
     NotFound,
     // 409
@@ -80,7 +83,9 @@ impl ProblemCode {
             | SizeMismatch | BadRange | BadBody => 400,
             Unauthorized | TokenExpired | BadCredentials | TokenReused | PasswordRequired
             | WrongPassword => 401,
-            AccountDisabled | RegistrationClosed | ReadOnly | BadSignature => 403,
+            AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest => {
+                403
+            }
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
@@ -127,6 +132,9 @@ impl ProblemCode {
             WrongPassword => "Wrong password for this link",
             ReadOnly => "Read-only access",
             BadSignature => "The URL's signature does not match",
+            CrossSiteRequest => {
+                "Cross-site request refused (send X-Satchel-CSRF from the app's origin)"
+            }
             LinkExpired => "The link has expired",
             LinkDisabled => "The link is disabled",
             DownloadLimit => "The link's download limit is reached",

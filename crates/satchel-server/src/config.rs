@@ -194,6 +194,9 @@ pub struct ServerConfig {
     pub redis: Option<String>,
     /// Prefix of Satchel's keys and channels in Redis (servers of one deployment share it).
     pub redis_prefix: String,
+    /// Serve the web app from this folder instead of the copy built into the binary
+    /// (development: edits show on reload).
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -229,6 +232,7 @@ impl Default for ServerConfig {
             link_password_failures_per_link: 30,
             redis: None,
             redis_prefix: "satchel".to_owned(),
+            web_dir: None,
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct AppState {
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
     /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
     pub verifier: Arc<crate::files::verify::Verifier>,
+    /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
+    /// alone.
+    pub front: Option<axum::Router>,
 }
 
 /// The key under which the generated token-signing secret is kept in the database.
@@ -108,6 +111,7 @@ impl AppState {
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
             verifier: Arc::default(),
+            front: None,
         })
     }
 }

@@ -80,6 +80,9 @@ struct ServeArgs {
     /// CIDR ranges, comma-separated (`127.0.0.1,10.0.0.0/8`) [default: none].
     #[arg(long, env = "SATCHEL_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Option<Vec<IpRange>>,
+    /// Serve the web app from this folder instead of the built-in copy (development).
+    #[arg(long, env = "SATCHEL_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -128,6 +131,9 @@ impl ServeArgs {
         if let Some(proxies) = &self.trusted_proxies {
             config.trusted_proxies.clone_from(proxies);
         }
+        if let Some(dir) = &self.web_dir {
+            config.web_dir = Some(dir.clone());
+        }
         Ok(config)
     }
 }
@@ -161,9 +167,14 @@ async fn run() -> anyhow::Result<()> {
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listen = config.listen;
-    let state = AppState::open(config.clone())
+    let mut state = AppState::open(config.clone())
         .await
         .with_context(|| format!("opening the data in {}", config.data.display()))?;
+    let web = match &config.web_dir {
+        Some(dir) => satchel_web::Source::Dir(dir.clone()),
+        None => satchel_web::Source::Embedded,
+    };
+    state.front = Some(satchel_web::router(web));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -330,7 +330,8 @@ pub async fn post_multipart(
 pub struct DownloadParams {
     /// A version number; the current version when absent.
     pub version: Option<u64>,
-    /// `1` to show in the browser (`Content-Disposition: inline`).
+    /// `1` to show in the browser (`Content-Disposition: inline`); honoured only for types that
+    /// cannot run script (images but not SVG, PDF, audio, video, plain text).
     pub inline: Option<u8>,
 }
 
@@ -382,6 +383,10 @@ pub fn serve_content(
         .mime
         .clone()
         .unwrap_or_else(|| "application/octet-stream".to_owned());
+    // Both the stored type and the one the name suggests must be harmless: a file named
+    // `evil.html` stays an attachment even if it was uploaded as `text/plain`.
+    let named = mime_guess::from_path(&content.node.name).first_raw();
+    let inline = inline && cannot_script(&mime) && named.is_none_or(cannot_script);
     let builder = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::ACCEPT_RANGES, "bytes")
@@ -391,6 +396,9 @@ pub fn serve_content(
             header::CONTENT_DISPOSITION,
             disposition(&content.node.name, inline),
         )
+        // User content never runs on the server's origin, whatever a browser makes of it.
+        .header(header::CONTENT_SECURITY_POLICY, "sandbox")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(CONTENT_SHA256, content.version.sha256.to_hex());
     if not_modified {
         return builder
@@ -473,6 +481,22 @@ fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64)
         })
         .buffered(read_ahead);
     Body::from_stream(stream)
+}
+
+/// Whether a browser shown `mime` inline could run script from it: only images (not SVG), PDF,
+/// audio, video and plain text may be shown inline; anything else is always an attachment.
+fn cannot_script(mime: &str) -> bool {
+    let essence = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("image", subtype)) => !subtype.starts_with("svg"),
+        Some(("audio" | "video", _)) => true,
+        _ => essence == "application/pdf" || essence == "text/plain",
+    }
 }
 
 /// `Content-Disposition` with an ASCII fallback and the exact name in RFC 8187 form.

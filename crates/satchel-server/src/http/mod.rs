@@ -60,6 +60,10 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_sessions))
         .routes(routes!(accounts::revoke_session))
+        .routes(routes!(accounts::browser::web_login))
+        .routes(routes!(accounts::browser::web_refresh))
+        .routes(routes!(accounts::browser::web_logout))
+        .routes(routes!(accounts::browser::server_info))
         .routes(routes!(files::nodes::create_folder))
         .routes(routes!(files::nodes::children))
         .routes(routes!(files::nodes::node_by_path))
@@ -115,6 +119,7 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> axum::Router {
     let (api, openapi) = api(&state);
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_default();
+    let front = state.front.clone().unwrap_or_default();
     api.route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
@@ -123,9 +128,10 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
         .merge(public_links())
+        .with_state(state)
+        .merge(front)
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// `/s/{token}…`: what public links show visitors (outside the OpenAPI document: no token, and

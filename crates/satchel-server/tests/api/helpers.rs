@@ -60,6 +60,15 @@ impl TestApp {
 
     /// Starts a server after `adjust` has changed its configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        Self::spawn_with_state(adjust, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed its configuration and `adjust_state` its state
+    /// (to mount the web app, as the binary does).
+    pub async fn spawn_with_state(
+        adjust: impl FnOnce(&mut ServerConfig),
+        adjust_state: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let data = tempfile::tempdir().expect("a temporary folder");
         let mut config = ServerConfig {
             data: data.path().to_path_buf(),
@@ -72,9 +81,10 @@ impl TestApp {
             .await
             .expect("the database opens");
         let blobs = config.open_blobs().expect("the chunk store opens");
-        let state = AppState::with_stores(config, store, blobs)
+        let mut state = AppState::with_stores(config, store, blobs)
             .await
             .expect("state");
+        adjust_state(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -24,3 +24,4 @@ mod trash;
 mod upload_hash;
 mod uploads;
 mod versions;
+mod web;
