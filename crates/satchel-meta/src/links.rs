@@ -7,14 +7,15 @@
 //! the maker sees and manages their own.
 
 use chrono::{DateTime, Utc};
-use satchel_proto::{Node, NodeRef};
+use satchel_proto::Node;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::accounts::{actor_from_row, parse_uuid, to_i64, to_u64};
 use crate::db::{from_micros, micros};
-use crate::nodes::load;
+use crate::nodes::{load, view};
+use crate::paths::PathCache;
 use crate::{Actor, Result, Store, StoreError};
 
 /// What a link lets a visitor do.
@@ -270,8 +271,7 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let row = load(&mut conn, maker, node_id).await?;
         maker.space(row.ns_id)?.writable()?;
-        drop(conn);
-        self.node(maker, NodeRef::Id(node_id)).await
+        view(&mut conn, &mut PathCache::of_actor(maker), maker, &row).await
     }
 
     /// Counts one download against the link's limit; `false` when the limit is reached. One

@@ -606,10 +606,8 @@ impl Store {
         let name = claim_name(conn, actor.into(), parent, name, OnConflict::Rename, None).await?;
         // Out of a shared folder that is itself in the trash, into its owner's root: the node
         // leaves the shared namespace (nothing under it is live yet, so nothing is journaled here).
-        let own = actor.space(actor.ns_id)?.clone();
-        let moved_out =
-            parent == actor.root_id && row.id != space.root_id && space.ns_id != own.ns_id;
-        if moved_out {
+        if parent == actor.root_id && row.id != space.root_id && space.ns_id != actor.ns_id {
+            let own = actor.space(actor.ns_id)?.clone();
             rehome(conn, row.id, &space, &own).await?;
         }
         sqlx::query("UPDATE nodes SET parent_id = $2, name = $3, name_key = $4 WHERE id = $1")
@@ -733,12 +731,11 @@ async fn restore_fallback(
     row: &NodeRow,
     space: &Space,
 ) -> Result<Uuid> {
-    if row.id == space.root_id || space.ns_id == actor.ns_id {
-        return Ok(if row.id == space.root_id {
-            actor.root_id
-        } else {
-            space.root_id
-        });
+    if row.id == space.root_id {
+        return Ok(actor.root_id);
+    }
+    if space.ns_id == actor.ns_id {
+        return Ok(space.root_id);
     }
     let top = load(conn, actor, space.root_id).await?;
     if top.is_live() {

@@ -18,7 +18,9 @@ pub use name::{MAX_NAME_BYTES, NameError, NodeName, name_key};
 pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, VersionInfo};
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;
-pub use sharing::{CreateLink, CreateShare, DownloadUrlInfo, LinkInfo, ShareInfo, UpdateShare};
+pub use sharing::{
+    CreateLink, CreateShare, DownloadUrlInfo, DownloadUrlState, LinkInfo, ShareInfo, UpdateShare,
+};
 pub use web::{ServerInfo, WebSession};
 
 /// Default page size of every list (`?limit=`).

@@ -42,9 +42,19 @@ pub struct DownloadUrlInfo {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// `active`, `revoked` (by its maker or the node's owner) or `session_ended` (the session that
-    /// made it ended: logout, revocation).
-    pub state: String,
+    pub state: DownloadUrlState,
+}
+
+/// Where a signed download URL stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadUrlState {
+    /// It downloads (while its maker still reaches the file).
+    Active,
+    /// Revoked by its maker or the file's owner.
+    Revoked,
+    /// The session that made it ended (logout, revocation).
+    SessionEnded,
 }
 
 /// `POST /api/v1/links`.

@@ -39,12 +39,12 @@ pub const CSRF_HEADER: &str = "x-satchel-csrf";
         (status = 403, description = "cross_site_request", body = Problem)))]
 pub async fn web_login(
     State(state): State<AppState>,
-    peer: ClientAddr,
+    address: ClientAddr,
     headers: HeaderMap,
     request: ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     same_origin(&state, &headers)?;
-    let Json(pair) = super::login(State(state.clone()), peer, request).await?;
+    let Json(pair) = super::login(State(state.clone()), address, request).await?;
     Ok(session(&state, pair))
 }
 

@@ -124,11 +124,8 @@ impl RateLimiter {
             last: now,
         });
         if local.start.elapsed() >= self.window {
-            *local = Local {
-                start: now,
-                count: 0,
-                last: now,
-            };
+            local.start = now;
+            local.count = 0;
         }
         local.count += 1;
         local.last = now;

@@ -58,18 +58,11 @@ impl LoginThrottle {
         let under_attack =
             pair.count > 0 && self.tallies.tally(&keys.account).await.count >= self.account_allowed;
         let window = self.tallies.window_secs();
-        let wait = [
+        refuse_longest([
             (by_address.count >= self.address_allowed).then_some(by_address.window_left),
             under_attack.then_some(pair.window_left),
             backoff(pair, self.pair_allowed, window),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        match wait {
-            Some(seconds) => Err(too_many(seconds)),
-            None => Ok(()),
-        }
+        ])
     }
 
     /// Records a wrong password (or an unknown email) from `address`.
@@ -118,6 +111,14 @@ fn backoff(tally: Tally, allowed: u32, window: u64) -> Option<u64> {
         .filter(|left| !left.is_zero())?;
     let left = left.as_secs() + u64::from(left.subsec_nanos() > 0);
     Some(left.clamp(1, tally.window_left.max(1)))
+}
+
+/// `Err(429)` for the longest of the waits some limits impose (`None`: that limit lets it through).
+pub fn refuse_longest(waits: impl IntoIterator<Item = Option<u64>>) -> Result<(), ApiError> {
+    match waits.into_iter().flatten().max() {
+        Some(seconds) => Err(too_many(seconds)),
+        None => Ok(()),
+    }
 }
 
 /// The refusal, its detail and `Retry-After` stating the same seconds.

@@ -126,22 +126,22 @@ fn successor_pad(token: &str) -> [u8; 32] {
 /// one successor only, so the pad is used once.
 pub fn seal_successor(token: &str, successor: &str) -> String {
     let bytes = URL_SAFE_NO_PAD.decode(successor).unwrap_or_default();
-    let pad = successor_pad(token);
-    hex::encode(
-        bytes
-            .iter()
-            .zip(pad)
-            .map(|(b, p)| b ^ p)
-            .collect::<Vec<u8>>(),
-    )
+    hex::encode(xor_pad(token, &bytes))
 }
 
 /// Opens what [`seal_successor`] sealed for `token`; `None` if it is not a sealed token.
 pub fn open_successor(token: &str, sealed: &str) -> Option<String> {
     let bytes = hex::decode(sealed).ok().filter(|b| b.len() == 32)?;
-    let pad = successor_pad(token);
-    let opened: Vec<u8> = bytes.iter().zip(pad).map(|(b, p)| b ^ p).collect();
-    Some(URL_SAFE_NO_PAD.encode(opened))
+    Some(URL_SAFE_NO_PAD.encode(xor_pad(token, &bytes)))
+}
+
+/// `bytes` XOR the successor pad of `token` (sealing and opening are the same operation).
+fn xor_pad(token: &str, bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .zip(successor_pad(token))
+        .map(|(b, p)| b ^ p)
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,11 +10,12 @@
 //! So a fresh upload sent through one server commits in O(chunks); a re-upload of an edited large
 //! file pays one read of the chunks it did not send.
 //!
-//! The running state lives in this process only (bounded: at most `MAX_TRACKED` sessions); losing
-//! it costs time at the commit, never correctness.
+//! The running state lives in this process only (bounded: at most `MAX_TRACKED` sessions, the one
+//! idle longest giving way to a new one); losing it costs time at the commit, never correctness.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use satchel_meta::PlacedChunk;
@@ -26,13 +27,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::files::content::read_chunk;
 use crate::state::AppState;
 
-/// Sessions whose running hash is kept at once; others are hashed at their commit.
+/// Sessions whose running hash is kept at once.
 const MAX_TRACKED: usize = 4096;
 
 /// Running whole-file hashes of the open sessions this server receives chunks for.
 #[derive(Default)]
 pub struct Verifier {
-    sessions: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Progress>>>>,
+    sessions: Mutex<HashMap<Uuid, Tracked>>,
+}
+
+/// A session's running hash and when a chunk of it last arrived.
+struct Tracked {
+    touched: Instant,
+    progress: Arc<tokio::sync::Mutex<Progress>>,
 }
 
 /// How far a session's running hash has got.
@@ -48,16 +55,34 @@ struct Progress {
 }
 
 impl Verifier {
+    /// The running hash of session `id`; with `create`, a new one if there is none (when full,
+    /// the session that went longest without a chunk — most likely abandoned — makes room).
     fn progress(&self, id: Uuid, create: bool) -> Option<Arc<tokio::sync::Mutex<Progress>>> {
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(progress) = sessions.get(&id) {
-            return Some(progress.clone());
+        if let Some(tracked) = sessions.get_mut(&id) {
+            tracked.touched = Instant::now();
+            return Some(tracked.progress.clone());
         }
-        if !create || sessions.len() >= MAX_TRACKED {
+        if !create {
             return None;
         }
+        if sessions.len() >= MAX_TRACKED
+            && let Some(stalest) = sessions
+                .iter()
+                .min_by_key(|(_, t)| t.touched)
+                .map(|(id, _)| *id)
+        {
+            sessions.remove(&stalest);
+        }
         let progress = Arc::new(tokio::sync::Mutex::new(Progress::default()));
-        sessions.insert(id, progress.clone());
+        let touched = Instant::now();
+        sessions.insert(
+            id,
+            Tracked {
+                touched,
+                progress: progress.clone(),
+            },
+        );
         Some(progress)
     }
 

@@ -19,7 +19,7 @@ use satchel_proto::{Node, NodeKind, NodeName, NodeRef, ProblemCode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::password;
-use crate::accounts::throttle::too_many;
+use crate::accounts::throttle::refuse_longest;
 use crate::accounts::tokens::refresh_hash;
 use crate::error::{ApiError, ApiResult};
 use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
@@ -52,39 +52,43 @@ pub struct PublicEntry {
     pub modified_at: DateTime<Utc>,
 }
 
-/// A link that passed its checks, with its maker acting (`owner`: whose access it uses) and the
-/// node it reaches.
+/// A link that passed its checks, with its maker acting (whose access it uses) and the node it
+/// reaches.
 struct Visit {
     link: LinkRecord,
-    owner: Actor,
+    maker: Actor,
     node: Node,
 }
 
-/// The tallies of wrong passwords for `link`: from `address`, and from everyone.
-fn guess_keys(link: &LinkRecord, address: IpAddr) -> (String, String) {
-    (
-        format!("pair:{}:{address}", link.id),
-        format!("link:{}", link.id),
-    )
+/// The tallies of wrong passwords for a link: from one address, and from everyone.
+struct GuessKeys {
+    pair: String,
+    link: String,
 }
 
-/// `Err(429)` while `address` may not guess `link`'s password: it has used up its own wrong
-/// guesses, or the link has had its fill from all addresses.
-async fn check_guesses(state: &AppState, link: &LinkRecord, address: IpAddr) -> ApiResult<()> {
-    let (pair_key, link_key) = guess_keys(link, address);
-    let pair = state.link_limiter.tally(&pair_key).await;
-    let all = state.link_limiter.tally(&link_key).await;
-    let config = &state.config;
-    let wait = [
-        (pair.count >= config.link_password_failures_allowed).then_some(pair.window_left),
-        (all.count >= config.link_password_failures_per_link).then_some(all.window_left),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    match wait {
-        Some(seconds) => Err(too_many(seconds)),
-        None => Ok(()),
+impl GuessKeys {
+    fn new(link: &LinkRecord, address: IpAddr) -> Self {
+        GuessKeys {
+            pair: format!("pair:{}:{address}", link.id),
+            link: format!("link:{}", link.id),
+        }
+    }
+
+    /// `Err(429)` while the address may not guess: it has used up its own wrong guesses, or the
+    /// link has had its fill from all addresses.
+    async fn check(&self, state: &AppState) -> ApiResult<()> {
+        let pair = state.link_limiter.tally(&self.pair).await;
+        let all = state.link_limiter.tally(&self.link).await;
+        let config = &state.config;
+        refuse_longest([
+            (pair.count >= config.link_password_failures_allowed).then_some(pair.window_left),
+            (all.count >= config.link_password_failures_per_link).then_some(all.window_left),
+        ])
+    }
+
+    async fn failed(&self, state: &AppState) {
+        state.link_limiter.fail(&self.pair).await;
+        state.link_limiter.fail(&self.link).await;
     }
 }
 
@@ -94,7 +98,7 @@ async fn check_guesses(state: &AppState, link: &LinkRecord, address: IpAddr) -> 
 async fn admit(
     state: &AppState,
     link: LinkRecord,
-    owner: Actor,
+    maker: Actor,
     headers: &HeaderMap,
     address: IpAddr,
 ) -> ApiResult<Visit> {
@@ -111,11 +115,10 @@ async fn admit(
         else {
             return Err(ApiError::bare(ProblemCode::PasswordRequired));
         };
-        check_guesses(state, &link, address).await?;
+        let guesses = GuessKeys::new(&link, address);
+        guesses.check(state).await?;
         if !password::verify(given.to_owned(), stored.clone()).await {
-            let limiter = &state.link_limiter;
-            limiter.fail(&guess_keys(&link, address).0).await;
-            limiter.fail(&guess_keys(&link, address).1).await;
+            guesses.failed(state).await;
             return Err(ApiError::bare(ProblemCode::WrongPassword));
         }
     }
@@ -123,13 +126,13 @@ async fn admit(
     // publishes it.
     let node = state
         .store
-        .link_target(&owner, link.node_id)
+        .link_target(&maker, link.node_id)
         .await
         .map_err(|_| ApiError::bare(ProblemCode::NotFound))?;
     if node.deleted_at.is_some() {
         return Err(ApiError::bare(ProblemCode::NotFound));
     }
-    Ok(Visit { link, owner, node })
+    Ok(Visit { link, maker, node })
 }
 
 /// Runs `answer` for a link: unknown tokens are `404`; for known ones the outcome is logged.
@@ -149,11 +152,11 @@ where
         Ok(found) => found,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let Some((link, owner)) = found else {
+    let Some((link, maker)) = found else {
         return ApiError::bare(ProblemCode::NotFound).into_response();
     };
     let link_id = link.id;
-    let response = match admit(state, link, owner, headers, address).await {
+    let response = match admit(state, link, maker, headers, address).await {
         Ok(visit) => answer(visit)
             .await
             .unwrap_or_else(IntoResponse::into_response),
@@ -188,7 +191,7 @@ async fn serve_file(
 ) -> ApiResult<Response> {
     let content = state
         .store
-        .version_content(&visit.owner, NodeRef::Id(file.id), None)
+        .version_content(&visit.maker, NodeRef::Id(file.id), None)
         .await?;
     // A revalidation answered with 304 moves no bytes: it is not a download.
     let revalidating = if_none_match(headers, &format!("\"{}\"", content.version.sha256));
@@ -209,7 +212,7 @@ async fn list_folder(
 ) -> ApiResult<Response> {
     let page = state
         .store
-        .children(&visit.owner, NodeRef::Id(folder.id), false, 500, cursor)
+        .children(&visit.maker, NodeRef::Id(folder.id), false, 500, cursor)
         .await?;
     let entries = page
         .entries
@@ -253,7 +256,7 @@ async fn show(
         let name = NodeName::new(part).map_err(|_| ApiError::bare(ProblemCode::NotFound))?;
         node = state
             .store
-            .child_named(&visit.owner, NodeRef::Id(node.id), &name)
+            .child_named(&visit.maker, NodeRef::Id(node.id), &name)
             .await?
             .ok_or_else(|| ApiError::bare(ProblemCode::NotFound))?;
     }
@@ -263,7 +266,7 @@ async fn show(
             if !state.store.count_download(visit.link.id).await? {
                 return Err(ApiError::bare(ProblemCode::DownloadLimit));
             }
-            super::zip::folder_zip(state, visit.owner.clone(), node).await
+            super::zip::folder_zip(state, visit.maker.clone(), node).await
         }
         NodeKind::Folder => list_folder(state, &visit, &node, params.cursor.as_deref()).await,
     }
@@ -312,9 +315,9 @@ fn upload_room(visit: &Visit) -> ApiResult<Option<u64>> {
         ));
     }
     let quota = visit
-        .owner
+        .maker
         .quota_bytes
-        .map(|quota| quota.saturating_sub(visit.owner.used_bytes));
+        .map(|quota| quota.saturating_sub(visit.maker.used_bytes));
     Ok(match (quota, visit.link.max_upload_bytes) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -353,7 +356,7 @@ where
     };
     let (node, _) = state
         .store
-        .write_content(&visit.owner, target, content, None)
+        .write_content(&visit.maker, target, content, None)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -17,7 +17,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use satchel_meta::{DownloadUrlRecord, StoreError, UrlGrant, UrlState};
-use satchel_proto::{DownloadUrlInfo, NodeRef, Page, Problem, ProblemCode};
+use satchel_proto::{DownloadUrlInfo, DownloadUrlState, NodeRef, Page, Problem, ProblemCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -167,11 +167,10 @@ fn info(url: DownloadUrlRecord) -> DownloadUrlInfo {
         created_at: url.created_at,
         expires_at: url.expires_at,
         state: match url.state {
-            UrlState::Active => "active",
-            UrlState::Revoked { .. } => "revoked",
-            UrlState::SessionEnded => "session_ended",
-        }
-        .to_owned(),
+            UrlState::Active => DownloadUrlState::Active,
+            UrlState::Revoked { .. } => DownloadUrlState::Revoked,
+            UrlState::SessionEnded => DownloadUrlState::SessionEnded,
+        },
     }
 }
 
