@@ -306,18 +306,20 @@ pub async fn get_in_link(
     .await
 }
 
-/// Checks that a link takes uploads and returns the room an upload has.
-fn upload_room(visit: &Visit) -> ApiResult<Option<u64>> {
+/// Checks that a link takes uploads and returns the room an upload has: the link's own limit and
+/// the quota of whoever owns the folder (a link made by a member fills the owner's quota).
+async fn upload_room(state: &AppState, visit: &Visit) -> ApiResult<Option<u64>> {
     if visit.link.permission != LinkPermission::Upload {
         return Err(ApiError::new(
             ProblemCode::ReadOnly,
             "this link does not take uploads",
         ));
     }
-    let quota = visit
-        .maker
-        .quota_bytes
-        .map(|quota| quota.saturating_sub(visit.maker.used_bytes));
+    let quota = state
+        .store
+        .quota_for(&visit.maker, NodeRef::Id(visit.node.id))
+        .await?
+        .map(|(quota, used)| quota.saturating_sub(used));
     Ok(match (quota, visit.link.max_upload_bytes) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -382,7 +384,7 @@ pub async fn put_to_link(
         address,
         what,
         move |visit| async move {
-            let room = upload_room(&visit)?;
+            let room = upload_room(state, &visit).await?;
             let name = NodeName::new(name)
                 .map_err(|e| ApiError::new(ProblemCode::InvalidName, e.to_string()))?;
             let length = headers
@@ -428,7 +430,7 @@ pub async fn post_to_link(
         address,
         "upload (form)".to_owned(),
         move |visit| async move {
-            let room = upload_room(&visit)?;
+            let room = upload_room(state, &visit).await?;
             let bad_form = |e: axum::extract::multipart::MultipartError| {
                 ApiError::new(ProblemCode::BadRequest, e.body_text())
             };

@@ -158,3 +158,40 @@ async fn a_members_link_stops_when_the_member_loses_access() {
     expect_problem(visit(&app, &link).await, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(links_of(&app, &ana).await.len(), 1);
 }
+
+/// An upload link made by a member fills the folder owner's quota, not the member's: a member with
+/// no room of their own can still collect files into the owner's folder.
+#[tokio::test]
+async fn a_members_upload_link_uses_the_owners_quota() {
+    let app = TestApp::spawn().await;
+    let ana = app.user("ana@example.org").await;
+    let bob = app.user("bob@example.org").await;
+    let (folder, _, _) = team(&app, &ana, "edit").await;
+    let me = expect_json(app.get(&bob, "/api/v1/me").await, StatusCode::OK).await;
+    let bob_id = me["user"]["id"].as_str().unwrap().parse().unwrap();
+    app.state.store.set_quota(bob_id, Some(10)).await.unwrap();
+    let link = expect_json(
+        app.post(
+            &bob,
+            "/api/v1/links",
+            json!({"node_id": folder, "permission": "upload"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let token = link["token"].as_str().unwrap();
+    let sent = app
+        .client
+        .put(app.url(&format!("/s/{token}/report.bin")))
+        .body(vec![7u8; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    assert!(
+        app.names(&ana, &folder)
+            .await
+            .contains(&"report.bin".to_owned())
+    );
+}
