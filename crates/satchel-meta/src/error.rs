@@ -50,6 +50,9 @@ pub enum StoreError {
     /// The upload session was committed; it takes no more chunks.
     #[error("the upload session is already committed")]
     UploadCommitted,
+    /// A tus request named an offset other than the upload's: another request got there first.
+    #[error("the upload is not at that offset")]
+    OffsetMismatch,
     /// The root folder cannot be renamed, moved, copied or trashed.
     #[error("the root folder cannot be changed")]
     RootImmutable,

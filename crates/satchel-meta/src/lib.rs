@@ -33,6 +33,7 @@ mod rows;
 mod shares;
 mod spaces;
 mod tree;
+mod tus;
 mod uploads;
 mod versions;
 
@@ -49,6 +50,7 @@ pub use refresh::{NewRefresh, RefreshOutcome, Rotation};
 pub use shares::{ShareDirection, ShareRecord};
 pub use spaces::{Access, Mount, Space};
 pub use tree::{ContentTarget, NewContent, WriteMode};
+pub use tus::{TusProgress, TusUpload};
 pub use uploads::{NewUpload, UploadState, UploadStatus, VerifiedHash};
 pub use versions::{PlacedChunk, VersionContent};
 

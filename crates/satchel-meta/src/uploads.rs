@@ -148,7 +148,7 @@ pub(crate) async fn session(
 }
 
 /// A session that still takes chunks.
-async fn open_session(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<()> {
+pub(crate) async fn open_session(conn: &mut AnyConnection, actor: &Actor, id: Uuid) -> Result<()> {
     match session(conn, actor, id).await? {
         (UploadState::Open, expires, _) if expires > micros(Utc::now()) => {}
         (UploadState::Open | UploadState::Expired, _, _) => return Err(StoreError::UploadExpired),

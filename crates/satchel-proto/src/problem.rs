@@ -45,6 +45,8 @@ pub enum ProblemCode {
     Incomplete,
     UploadCommitted,
     ListClosed,
+    /// tus: `Upload-Offset` is not where the upload stands.
+    OffsetMismatch,
     SharedNesting,
     MountFixed,
     // 410
@@ -59,8 +61,14 @@ pub enum ProblemCode {
     RequestTimeout,
     // 412
     RevMismatch,
+    /// tus: a `Tus-Resumable` version this server does not speak.
+    UnsupportedVersion,
     // 413
     PayloadTooLarge,
+    /// A request body of a media type the operation does not take.
+    UnsupportedMediaType,
+    /// tus `checksum` extension: the request's bytes do not match its `Upload-Checksum`.
+    UploadChecksumMismatch,
     QuotaExceeded,
     // 416
     RangeNotSatisfiable,
@@ -88,13 +96,15 @@ impl ProblemCode {
             }
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
-            | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
-            | MountFixed => 409,
+            | RootImmutable | Incomplete | UploadCommitted | ListClosed | OffsetMismatch
+            | SharedNesting | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
             | UrlExpired | UrlRevoked => 410,
             RequestTimeout => 408,
-            RevMismatch => 412,
+            RevMismatch | UnsupportedVersion => 412,
             PayloadTooLarge | QuotaExceeded => 413,
+            UnsupportedMediaType => 415,
+            UploadChecksumMismatch => 460,
             RangeNotSatisfiable => 416,
             WeakPassword | InvalidEmail => 422,
             TooManyRequests => 429,
@@ -155,13 +165,17 @@ impl ProblemCode {
             Incomplete => "Chunks are missing; upload them before committing",
             UploadCommitted => "The upload is already committed",
             ListClosed => "The chunk list of this upload is complete",
+            OffsetMismatch => "The upload is not at that offset",
             SharedNesting => "A shared folder cannot contain, or be inside, another shared folder",
             MountFixed => {
                 "A folder shared with you stays in your root: rename it, or leave the share"
             }
             UploadExpired => "The upload session has expired",
             RevMismatch => "The node has changed since that revision",
+            UnsupportedVersion => "Unsupported protocol version",
             PayloadTooLarge => "Request body too large",
+            UnsupportedMediaType => "Unsupported media type",
+            UploadChecksumMismatch => "The bytes do not match their Upload-Checksum",
             QuotaExceeded => "Quota exceeded",
             RangeNotSatisfiable => "Range not satisfiable",
             WeakPassword => "Password too weak",

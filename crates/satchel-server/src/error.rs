@@ -105,6 +105,7 @@ impl From<StoreError> for ApiError {
             StoreError::UploadExpired => C::UploadExpired,
             StoreError::UploadCommitted => C::UploadCommitted,
             StoreError::ListClosed => C::ListClosed,
+            StoreError::OffsetMismatch => C::OffsetMismatch,
             StoreError::SizeMismatch(_) => C::SizeMismatch,
             StoreError::ReadOnly => C::ReadOnly,
             StoreError::SharedNesting => C::SharedNesting,

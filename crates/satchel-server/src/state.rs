@@ -33,6 +33,8 @@ pub struct AppState {
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
     /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
     pub verifier: Arc<crate::files::verify::Verifier>,
+    /// Running whole-file hashes of tus uploads (see `files/tus.rs`).
+    pub tus_hashes: Arc<crate::files::tus::TusHashes>,
     /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
     /// alone.
     pub front: Option<axum::Router>,
@@ -111,6 +113,7 @@ impl AppState {
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
             verifier: Arc::default(),
+            tus_hashes: Arc::default(),
             front: None,
         })
     }

@@ -158,7 +158,7 @@ async fn collect(
 }
 
 /// Hashes a chunk off the async threads and stores it durably.
-async fn store_chunk(
+pub(crate) async fn store_chunk(
     blobs: Arc<dyn BlobStore>,
     index: usize,
     bytes: Bytes,

@@ -5,6 +5,7 @@ pub mod content;
 pub mod ingest;
 pub mod nodes;
 pub mod range;
+pub mod tus;
 pub mod uploads;
 pub mod verify;
 

@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
         .merge(public_links())
+        .merge(files::tus::router())
         .with_state(state)
         .merge(front)
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })

@@ -21,6 +21,7 @@ mod search;
 mod shares;
 mod signed_urls;
 mod trash;
+mod tus;
 mod upload_hash;
 mod uploads;
 mod versions;
