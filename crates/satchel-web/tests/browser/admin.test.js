@@ -1,7 +1,7 @@
 // The Admin page: only for admins (the first account), with storage statistics and accounts
 // (Create user, Disable, Reset password, Set quota); a non-admin has no Admin page.
 
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, PASSWORD } from './harness.js';
 import { noAxeViolations, openSignedIn, suite } from './kit.js';
@@ -9,10 +9,11 @@ import { noAxeViolations, openSignedIn, suite } from './kit.js';
 const s = suite();
 let admin;
 
-before(async () => {
-  // The first account of a server is its admin.
-  admin = await Api.register(s.server.base);
-});
+/** The server's first account, its admin (made before any other account). */
+async function firstAccount() {
+  admin ??= await Api.register(s.server.base);
+  return admin;
+}
 
 async function login(email, password = PASSWORD) {
   return fetch(`${s.server.base}/api/v1/auth/login`, {
@@ -23,6 +24,7 @@ async function login(email, password = PASSWORD) {
 }
 
 test('an admin creates a user, sets a quota, resets the password and disables the account', async () => {
+  await firstAccount();
   await admin.put('root', 'a.bin', 'x'.repeat(5000));
   await admin.put('root', 'b.bin', 'x'.repeat(5000));
   await openSignedIn(s.page, s.server.base, admin.email);
@@ -71,6 +73,7 @@ test('an admin creates a user, sets a quota, resets the password and disables th
 });
 
 test('a non-admin has no Admin page', async () => {
+  await firstAccount();
   const api = await Api.register(s.server.base);
   await openSignedIn(s.page, s.server.base, api.email);
   await s.page.getByRole('link', { name: 'Account' }).waitFor();

@@ -7,6 +7,8 @@ import { axe, launchBrowser, signIn, startServer } from './harness.js';
 
 /** Registers the hooks; the returned object's fields are filled in as they run. */
 export function suite(flags = []) {
+  // WEB_DIR serves the app from a folder instead of the binary (development: no rebuild per edit).
+  if (process.env.WEB_DIR) flags = [...flags, '--web-dir', process.env.WEB_DIR];
   const s = { server: null, browser: null, context: null, page: null, errors: [] };
   before(async () => {
     s.server = await startServer(flags);
