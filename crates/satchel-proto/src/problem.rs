@@ -88,9 +88,7 @@ impl ProblemCode {
             Unauthorized | TokenExpired | BadCredentials | TokenReused | PasswordRequired
             | WrongPassword => 401,
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest
-            | Forbidden | WrongCurrentPassword => {
-                403
-            }
+            | Forbidden | WrongCurrentPassword => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting

@@ -202,7 +202,11 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
             println!(
                 "{} is {}",
                 user.email,
-                if revoke { "no longer an admin" } else { "an admin" }
+                if revoke {
+                    "no longer an admin"
+                } else {
+                    "an admin"
+                }
             );
         }
         UserCommand::ResetPassword { email, password } => {

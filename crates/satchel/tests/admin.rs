@@ -90,7 +90,13 @@ fn admins_manage_accounts_without_the_server() {
     assert_eq!(users[0]["is_admin"], true);
     let (ok, out) = satchel(
         dir,
-        &["user", "add", "cy@example.org", "--password", "correct horse battery"],
+        &[
+            "user",
+            "add",
+            "cy@example.org",
+            "--password",
+            "correct horse battery",
+        ],
     );
     assert!(ok, "{out}");
     let admin_of = |email: &str| {

@@ -158,7 +158,10 @@ pub async fn create_user(
     if request.is_admin && !user.is_admin {
         state.store.set_admin(user.id, true).await?;
     }
-    Ok((StatusCode::CREATED, Json(admin_user(target(&state, user.id).await?))))
+    Ok((
+        StatusCode::CREATED,
+        Json(admin_user(target(&state, user.id).await?)),
+    ))
 }
 
 /// Disable or enable an account (disabling ends its sessions), make it an admin or not, set or

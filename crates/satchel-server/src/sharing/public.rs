@@ -303,7 +303,11 @@ pub async fn get_link(
     {
         return page;
     }
-    let what = if params.info.is_some() { "/ (info)" } else { "/" };
+    let what = if params.info.is_some() {
+        "/ (info)"
+    } else {
+        "/"
+    };
     visit(
         &state,
         &token,
@@ -331,9 +335,15 @@ pub async fn get_in_link(
     }
     let what = format!("/{path}");
     let grant = params.grant.as_deref();
-    visit(&state, &token, &headers, address, grant, what, |visit| async {
-        show(&state, visit, &path, &params, &headers).await
-    })
+    visit(
+        &state,
+        &token,
+        &headers,
+        address,
+        grant,
+        what,
+        |visit| async { show(&state, visit, &path, &params, &headers).await },
+    )
     .await
 }
 

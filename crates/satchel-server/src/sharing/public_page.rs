@@ -76,7 +76,9 @@ fn mac(key: &[u8], link: Uuid, password_hash: &str, expires: i64) -> Hmac<Sha256
 pub fn grant(state: &AppState, link: Uuid, password_hash: &str) -> String {
     let expires = Utc::now().timestamp() + GRANT_SECS;
     let (_, key) = &state.url_keys[0];
-    let signature = mac(key, link, password_hash, expires).finalize().into_bytes();
+    let signature = mac(key, link, password_hash, expires)
+        .finalize()
+        .into_bytes();
     format!("{expires}.{}", hex::encode(signature))
 }
 
@@ -133,4 +135,3 @@ pub(super) fn info(state: &AppState, visit: &Visit, node: &Node, headers: &Heade
     })
     .into_response()
 }
-

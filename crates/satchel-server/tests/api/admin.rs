@@ -33,9 +33,14 @@ async fn only_admins_reach_the_admin_api_and_the_first_account_is_one() {
     for response in [
         app.get(&bob, "/api/v1/admin/users").await,
         app.get(&bob, "/api/v1/admin/stats").await,
-        app.post(&bob, "/api/v1/admin/users", new_user.clone()).await,
-        app.patch(&bob, &format!("/api/v1/admin/users/{bob_id}"), json!({"is_admin": true}))
+        app.post(&bob, "/api/v1/admin/users", new_user.clone())
             .await,
+        app.patch(
+            &bob,
+            &format!("/api/v1/admin/users/{bob_id}"),
+            json!({"is_admin": true}),
+        )
+        .await,
         app.post(
             &bob,
             &format!("/api/v1/admin/users/{bob_id}/password"),
@@ -46,14 +51,21 @@ async fn only_admins_reach_the_admin_api_and_the_first_account_is_one() {
         expect_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
     }
     let me = expect_json(app.get(&bob, "/api/v1/me").await, StatusCode::OK).await;
-    assert_eq!(me["user"]["is_admin"], false, "a refused request changed nothing");
+    assert_eq!(
+        me["user"]["is_admin"], false,
+        "a refused request changed nothing"
+    );
     let refused = app
         .post_anonymous(
             "/api/v1/auth/login",
             json!({"email": "cy@example.org", "password": PASSWORD}),
         )
         .await;
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "no account was made");
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "no account was made"
+    );
 
     // Made an admin, bob reaches the API; unmade, he loses it at once.
     let path = format!("/api/v1/admin/users/{bob_id}");
@@ -162,7 +174,11 @@ async fn admins_create_disable_reset_and_set_quotas() {
     let users = expect_json(app.get(&ana, "/api/v1/admin/users").await, StatusCode::OK).await;
     let own = users["entries"][0]["id"].as_str().unwrap();
     let response = app
-        .patch(&ana, &format!("/api/v1/admin/users/{own}"), json!({"disabled": true}))
+        .patch(
+            &ana,
+            &format!("/api/v1/admin/users/{own}"),
+            json!({"disabled": true}),
+        )
         .await;
     expect_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
     let unknown = app

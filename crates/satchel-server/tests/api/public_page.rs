@@ -56,12 +56,18 @@ async fn browsers_get_the_page_and_other_clients_keep_the_bytes() {
     let headers = page.headers().clone();
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     let policy = headers["content-security-policy"].to_str().unwrap();
-    assert!(policy.starts_with("default-src 'self'; script-src 'self';"), "{policy}");
+    assert!(
+        policy.starts_with("default-src 'self'; script-src 'self';"),
+        "{policy}"
+    );
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let body = page.text().await.unwrap();
     let version = satchel_web::embedded_version();
-    assert!(body.contains(&format!("/app/{version}/public.js")), "{body}");
+    assert!(
+        body.contains(&format!("/app/{version}/public.js")),
+        "{body}"
+    );
     assert!(!body.contains("<script>"), "no inline script");
     assert!(!body.contains("ana@"), "nothing of the owner");
     assert_eq!(downloads(&app, &ana).await, 0, "the page is not a download");
@@ -77,7 +83,10 @@ async fn browsers_get_the_page_and_other_clients_keep_the_bytes() {
     // `?info` describes the file, counts nothing, and names nobody.
     let info = get(&app, &format!("{path}?info"), "*/*").await;
     let text = info.text().await.unwrap();
-    assert!(!text.contains("ana@") && !text.contains(&id_of(&file)), "{text}");
+    assert!(
+        !text.contains("ana@") && !text.contains(&id_of(&file)),
+        "{text}"
+    );
     let info: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(info["name"], "notes.txt");
     assert_eq!(info["kind"], "file");
@@ -98,7 +107,8 @@ async fn folders_negotiate_at_every_depth_and_upload_links_show_nothing_inside()
     let ana = app.user("ana@example.org").await;
     let folder = app.mkdir(&ana, "root", "Trip").await;
     let inner = app.mkdir(&ana, &id_of(&folder), "Day 1").await;
-    app.upload(&ana, &id_of(&inner), "a.txt", b"a".to_vec()).await;
+    app.upload(&ana, &id_of(&inner), "a.txt", b"a".to_vec())
+        .await;
     let token = link(&app, &ana, json!({"node_id": id_of(&folder)})).await;
 
     let page = get(&app, &format!("/s/{token}/Day%201"), BROWSER).await;
@@ -123,7 +133,11 @@ async fn folders_negotiate_at_every_depth_and_upload_links_show_nothing_inside()
         json!({"node_id": id_of(&folder), "permission": "upload"}),
     )
     .await;
-    let info = expect_json(get(&app, &format!("/s/{drop}?info"), "*/*").await, StatusCode::OK).await;
+    let info = expect_json(
+        get(&app, &format!("/s/{drop}?info"), "*/*").await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(info["upload_only"], true);
     assert!(info["size"].is_null(), "{info}");
     let page = get(&app, &format!("/s/{drop}"), BROWSER).await;
@@ -134,7 +148,9 @@ async fn folders_negotiate_at_every_depth_and_upload_links_show_nothing_inside()
 async fn a_grant_stands_in_for_the_password_until_it_changes() {
     let app = web_app().await;
     let ana = app.user("ana@example.org").await;
-    let file = app.upload(&ana, "root", "secret.txt", b"s3cret".to_vec()).await;
+    let file = app
+        .upload(&ana, "root", "secret.txt", b"s3cret".to_vec())
+        .await;
     let made = expect_json(
         app.post(
             &ana,
@@ -167,15 +183,23 @@ async fn a_grant_stands_in_for_the_password_until_it_changes() {
 
     let (expires, signature) = grant.split_once('.').unwrap();
     let later = expires.parse::<i64>().unwrap() + 1;
-    for forged in [format!("{later}.{signature}"), format!("{expires}.00"), "x".into()] {
+    for forged in [
+        format!("{later}.{signature}"),
+        format!("{expires}.00"),
+        "x".into(),
+    ] {
         let response = get(&app, &format!("{base}?download=1&grant={forged}"), "*/*").await;
         expect_problem(response, StatusCode::UNAUTHORIZED, "password_required").await;
     }
 
     // A new password voids the grants handed out under the old one.
     let id = made["id"].as_str().unwrap();
-    app.patch(&ana, &format!("/api/v1/links/{id}"), json!({"password": "new words"}))
-        .await;
+    app.patch(
+        &ana,
+        &format!("/api/v1/links/{id}"),
+        json!({"password": "new words"}),
+    )
+    .await;
     let response = get(&app, &format!("{base}?download=1&grant={grant}"), "*/*").await;
     expect_problem(response, StatusCode::UNAUTHORIZED, "password_required").await;
 }
