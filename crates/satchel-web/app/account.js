@@ -35,7 +35,7 @@ export function accountPage(app) {
       h('h2', { id: 'account-sessions' }, ts.sessions),
       h(
         'table',
-        { class: 'table', 'aria-label': ts.sessions },
+        { class: 'table keep-cols', 'aria-label': ts.sessions },
         h('thead', {}, h('tr', {}, [ts.device, ts.signedInAt, ts.lastActive, t.actions].map((c) => h('th', { scope: 'col' }, c)))),
         sessions,
       ),

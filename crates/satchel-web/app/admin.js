@@ -25,10 +25,14 @@ export function adminPage(app) {
       h('h2', { id: 'admin-users' }, ts.users),
       h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'primary', onclick: createUser }, ts.createUser)),
       h(
-        'table',
-        { class: 'table', 'aria-label': ts.users },
-        h('thead', {}, h('tr', {}, [t.email, ts.role, ts.status, ts.used, ts.quotaLabel, t.actions].map((c) => h('th', { scope: 'col' }, c)))),
-        users,
+        'div',
+        { class: 'table-scroll' },
+        h(
+          'table',
+          { class: 'table keep-cols', 'aria-label': ts.users },
+          h('thead', {}, h('tr', {}, [t.email, ts.role, ts.status, ts.used, ts.quotaLabel, t.actions].map((c) => h('th', { scope: 'col' }, c)))),
+          users,
+        ),
       ),
     ),
   );

@@ -103,7 +103,7 @@ export function linksPage(app) {
         linkRows.length
           ? h(
               'table',
-              { class: 'table', 'aria-label': ts.publicLinks },
+              { class: 'table keep-cols', 'aria-label': ts.publicLinks },
               h('thead', {}, h('tr', {}, [ts.item, ts.link, ts.access, t.actions].map((c) => h('th', { scope: 'col' }, c)))),
               h('tbody', {}, linkRows),
             )
@@ -116,7 +116,7 @@ export function linksPage(app) {
         shareRows.length
           ? h(
               'table',
-              { class: 'table', 'aria-label': ts.sharedWithPeople },
+              { class: 'table keep-cols', 'aria-label': ts.sharedWithPeople },
               h('thead', {}, h('tr', {}, [t.folder, ts.member, t.permission, t.actions].map((c) => h('th', { scope: 'col' }, c)))),
               h('tbody', {}, shareRows),
             )

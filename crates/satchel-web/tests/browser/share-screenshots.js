@@ -7,7 +7,7 @@ import { Api, launchBrowser, signIn, startServer } from './harness.js';
 
 const out = process.env.SHOTS || '/tmp/web-shots';
 mkdirSync(out, { recursive: true });
-const server = await startServer();
+const server = await startServer(process.env.WEB_DIR ? ['--web-dir', process.env.WEB_DIR] : []);
 const browser = await launchBrowser();
 const api = await Api.register(server.base);
 const bob = await Api.register(server.base);
