@@ -83,8 +83,8 @@ test('a password link asks for the password, refuses a wrong one, then opens', a
 test('an expired link says so', async () => {
   const api = await Api.register(s.server.base);
   const file = await api.put('root', 'old.txt', 'old');
-  const { url } = await link(api, { node_id: file.id, expires_at: new Date(Date.now() + 1500).toISOString() });
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const { url } = await link(api, { node_id: file.id, expires_at: new Date(Date.now() + 3000).toISOString() });
+  await new Promise((resolve) => setTimeout(resolve, 3500));
   await s.page.goto(url);
   await s.page.getByRole('alert').filter({ hasText: 'This link has expired.' }).waitFor();
   await noAxeViolations(s.page, 'an expired link page');
