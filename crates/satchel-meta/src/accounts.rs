@@ -38,6 +38,8 @@ pub struct UserRecord {
     pub used_bytes: u64,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// May use the admin API. The first account created is an admin.
+    pub is_admin: bool,
 }
 
 /// What a new account starts with.
@@ -49,7 +51,7 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, ns_id, root_id, quota_bytes, used_bytes, \
-                            disabled_at, created_at";
+                            disabled_at, created_at, is_admin";
 
 fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
     Ok(UserRecord {
@@ -64,6 +66,7 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
             .try_get::<Option<i64>, _>("disabled_at")?
             .map(from_micros),
         created_at: from_micros(row.try_get("created_at")?),
+        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
     })
 }
 
@@ -133,7 +136,8 @@ impl Store {
         .await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, email, email_key, password_hash, ns_id, root_id, quota_bytes, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at, is_admin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END)",
         )
         .bind(id.to_string())
         .bind(new.email.trim())
@@ -198,8 +202,26 @@ impl Store {
         Ok(())
     }
 
+    /// Makes an account an admin, or an ordinary account again.
+    pub async fn set_admin(&self, user_id: Uuid, admin: bool) -> Result<()> {
+        self.update_user(user_id, "is_admin = $2", Some(i64::from(admin)))
+            .await
+    }
+
     /// Replaces an account's password hash and signs out all its sessions.
     pub async fn set_password_hash(&self, user_id: Uuid, password_hash: &str) -> Result<()> {
+        self.change_password_hash(user_id, password_hash, None)
+            .await
+    }
+
+    /// Replaces an account's password hash and signs out every session but `keep` (the one that
+    /// asked for the change, so the person changing it stays signed in where they are).
+    pub async fn change_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep: Option<Uuid>,
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user_id.to_string())
@@ -210,7 +232,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         tx.commit().await?;
-        self.revoke_all_sessions(user_id).await
+        self.revoke_sessions_but(user_id, keep).await
     }
 
     async fn update_user(&self, user_id: Uuid, set: &str, value: Option<i64>) -> Result<()> {
@@ -336,12 +358,18 @@ impl Store {
     }
 
     async fn revoke_all_sessions(&self, user_id: Uuid) -> Result<()> {
+        self.revoke_sessions_but(user_id, None).await
+    }
+
+    async fn revoke_sessions_but(&self, user_id: Uuid, keep: Option<Uuid>) -> Result<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL \
+             AND id <> $3",
         )
         .bind(user_id.to_string())
         .bind(micros(Utc::now()))
+        .bind(keep.map_or_else(String::new, |id| id.to_string()))
         .execute(tx.conn())
         .await?;
         tx.commit().await?;

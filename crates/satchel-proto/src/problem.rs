@@ -31,6 +31,10 @@ pub enum ProblemCode {
     /// A request that reads the session cookie came without the app's CSRF header or from
     /// another origin.
     CrossSiteRequest,
+    /// The caller is signed in but may not do this (the admin API for a non-admin).
+    Forbidden,
+    /// A password change named a current password that does not match.
+    WrongCurrentPassword,
     // 404
     NotFound,
     // 409
@@ -91,9 +95,8 @@ impl ProblemCode {
             | SizeMismatch | BadRange | BadBody => 400,
             Unauthorized | TokenExpired | BadCredentials | TokenReused | PasswordRequired
             | WrongPassword => 401,
-            AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest => {
-                403
-            }
+            AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest
+            | Forbidden | WrongCurrentPassword => 403,
             NotFound => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | OffsetMismatch
@@ -151,6 +154,8 @@ impl ProblemCode {
             UrlExpired => "The signed URL has expired",
             UrlRevoked => "The signed URL was revoked, or the session that made it ended",
             AccountDisabled => "Account disabled",
+            Forbidden => "Forbidden",
+            WrongCurrentPassword => "The current password does not match",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",
             NameConflict => "A node with this name already exists",

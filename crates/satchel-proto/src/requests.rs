@@ -92,6 +92,9 @@ pub struct UserInfo {
     pub id: Uuid,
     pub email: String,
     pub created_at: DateTime<Utc>,
+    /// Whether the account may use the admin API (and sees the admin page).
+    #[serde(default)]
+    pub is_admin: bool,
 }
 
 /// `{user}`: the answer to register.

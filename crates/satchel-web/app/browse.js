@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import { h, icon, replace } from './dom.js';
-import { t } from './i18n.js';
+import { t, ts } from './i18n.js';
 import { FileList } from './filelist.js';
 import { promptDialog } from './dialogs.js';
 
@@ -52,6 +52,7 @@ export function browsePage(app, initialPath) {
     rename: h('button', { type: 'button', onclick: renameSelected }, icon('edit'), h('span', { class: 'label' }, t.rename)),
     download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), h('span', { class: 'label' }, t.download)),
     trash: h('button', { type: 'button', onclick: trashSelected }, icon('trash'), h('span', { class: 'label' }, t.moveToTrash)),
+    share: h('button', { type: 'button', onclick: shareSelected }, icon('share'), h('span', { class: 'label' }, ts.share)),
   };
   const crumbs = h('ol', {});
   const filter = h('input', {
@@ -80,6 +81,7 @@ export function browsePage(app, initialPath) {
     buttons.rename.disabled = !one;
     buttons.download.disabled = !selection.length || selection.some((e) => e.kind !== 'file');
     buttons.trash.disabled = !selection.length;
+    buttons.share.disabled = !one;
     const counts = [t.items(list.view.length)];
     if (selection.length) counts.push(t.selected(selection.length));
     status.textContent = counts.join(' · ');
@@ -215,6 +217,18 @@ export function browsePage(app, initialPath) {
         app.toast(app, t.restored(done.length));
       },
     });
+  }
+
+  /** The Share dialog (share.js, loaded on first use) for the one selected entry. */
+  async function shareSelected() {
+    const [entry, more] = list.selection();
+    if (!entry || more) return;
+    try {
+      const { shareDialog } = await import('./share.js');
+      await shareDialog(app, entry);
+    } catch (error) {
+      app.toast(app, error.message);
+    }
   }
 
   function downloadSelected() {

@@ -3,10 +3,10 @@
 
 import * as api from './api.js';
 import { h, icon, replace } from './dom.js';
-import { t, bytes } from './i18n.js';
+import { t, ts, bytes } from './i18n.js';
 import { signInPage } from './session.js';
 import { browsePage } from './browse.js';
-import { trashPage, sharedPage, linksPage, searchPage } from './pages.js';
+import { trashPage, searchPage } from './pages.js';
 import { Uploads } from './uploads.js';
 import { toast } from './dialogs.js';
 
@@ -75,6 +75,8 @@ function drawShell() {
       navLink('/shared', t.sharedWithMe, 'folder'),
       navLink('/links', t.links, 'file'),
       navLink('/trash', t.trash, 'trash'),
+      navLink('/account', ts.account, 'user'),
+      app.user.is_admin && navLink('/admin', ts.admin, 'shield'),
     ),
     shell.quota,
   );
@@ -202,8 +204,10 @@ function route() {
     }
     show(browsePage(app, folder));
   } else if (path === '/trash') show(trashPage(app));
-  else if (path === '/shared') show(sharedPage(app));
-  else if (path === '/links') show(linksPage(app));
+  else if (path === '/shared') lazy(() => import('./links.js'), (m) => m.sharedPage(app));
+  else if (path === '/links') lazy(() => import('./links.js'), (m) => m.linksPage(app));
+  else if (path === '/account') lazy(() => import('./account.js'), (m) => m.accountPage(app));
+  else if (path === '/admin') lazy(() => import('./admin.js'), (m) => m.adminPage(app));
   else if (path === '/search') {
     const q = new URLSearchParams(location.search).get('q') || '';
     if (shell.search.value.trim() !== q) shell.search.value = q;
@@ -213,7 +217,19 @@ function route() {
   }
 }
 
+// Pages loaded on first visit (kept out of the first load); a later route wins over a slow import.
+let shown = 0;
+
+function lazy(load, make) {
+  const turn = ++shown;
+  load().then(
+    (module) => turn === shown && show(make(module)),
+    () => toast(app, t.errorGeneric),
+  );
+}
+
 function show(page) {
+  shown += 1;
   app.page?.leave?.();
   app.page = page;
   shell.main.replaceChildren(page.element);

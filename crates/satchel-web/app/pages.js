@@ -1,5 +1,5 @@
-// The simpler pages: Trash (Restore, Delete forever), Shared with me, Links, and search results
-// (each opens its folder with the entry selected).
+// The simpler pages: Trash (Restore, Delete forever) and search results (each opens its folder
+// with the entry selected). Shared with me and Links live in links.js.
 
 import * as api from './api.js';
 import { h, icon, replace } from './dom.js';
@@ -88,46 +88,6 @@ export function trashPage(app) {
     app.page?.changed?.();
     app.refreshQuota();
   }
-}
-
-export function sharedPage() {
-  return tablePage(t.sharedWithMe, [t.name, t.owner, t.permission], async (body) => {
-    const page = await api.listShares();
-    const mine = page.entries.filter((s) => s.member_email !== s.owner_email);
-    replace(
-      body,
-      mine.map((share) =>
-        h(
-          'tr',
-          { 'aria-label': share.mount_name },
-          h('th', { scope: 'row' }, h('a', { href: folderUrl('/' + share.mount_name), 'data-link': '' }, share.mount_name)),
-          h('td', {}, share.owner_email),
-          h('td', {}, share.permission),
-        ),
-      ),
-    );
-    return mine.length ? null : t.nothingShared;
-  });
-}
-
-export function linksPage() {
-  return tablePage(t.links, [t.links, t.permission, t.downloads, t.expires], async (body) => {
-    const page = await api.listLinks();
-    replace(
-      body,
-      page.entries.map((link) =>
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'row' }, h('a', { href: link.url, rel: 'noreferrer' }, link.url)),
-          h('td', {}, link.disabled ? t.disabled : link.permission),
-          h('td', {}, String(link.download_count) + (link.max_downloads ? ` / ${link.max_downloads}` : '')),
-          h('td', {}, link.expires_at ? date(link.expires_at) : t.never),
-        ),
-      ),
-    );
-    return page.entries.length ? null : t.noLinks;
-  });
 }
 
 export function searchPage(app, q) {

@@ -25,7 +25,16 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("uploads.js", include_bytes!("../app/uploads.js")),
     ("pages.js", include_bytes!("../app/pages.js")),
     ("dialogs.js", include_bytes!("../app/dialogs.js")),
+    ("public.html", include_bytes!("../app/public.html")),
+    ("public.js", include_bytes!("../app/public.js")),
+    ("share.js", include_bytes!("../app/share.js")),
+    ("links.js", include_bytes!("../app/links.js")),
+    ("account.js", include_bytes!("../app/account.js")),
+    ("admin.js", include_bytes!("../app/admin.js")),
 ];
+
+/// The pages (not assets): their `%VERSION%` is replaced, and they are served at their routes only.
+const PAGES: &[&str] = &["index.html", "public.html"];
 
 const PLACEHOLDER: &str = "%VERSION%";
 
@@ -39,6 +48,7 @@ pub struct Asset {
 struct Bundle {
     version: String,
     index: Vec<u8>,
+    public: Vec<u8>,
 }
 
 static BUNDLE: LazyLock<Bundle> = LazyLock::new(|| {
@@ -49,12 +59,18 @@ static BUNDLE: LazyLock<Bundle> = LazyLock::new(|| {
         hasher.update(bytes);
     }
     let version = hex::encode(&hasher.finalize()[..6]);
-    let index = EMBEDDED
-        .iter()
-        .find(|(name, _)| *name == "index.html")
-        .map(|(_, bytes)| with_version(bytes, &version))
-        .unwrap_or_default();
-    Bundle { version, index }
+    let page = |page: &str| {
+        EMBEDDED
+            .iter()
+            .find(|(name, _)| *name == page)
+            .map(|(_, bytes)| with_version(bytes, &version))
+            .unwrap_or_default()
+    };
+    Bundle {
+        index: page("index.html"),
+        public: page("public.html"),
+        version,
+    }
 });
 
 /// The version in the URLs of the embedded assets (a hash of all of them).
@@ -74,13 +90,18 @@ fn etag(bytes: &[u8]) -> String {
 
 /// `index.html`, its asset URLs pointing at this build.
 pub async fn index(source: &Source) -> Option<Asset> {
+    page(source, "index.html").await
+}
+
+/// A page (`index.html`, `public.html`), its asset URLs pointing at this build.
+pub async fn page(source: &Source, name: &str) -> Option<Asset> {
     let bytes = match source {
-        Source::Embedded => BUNDLE.index.clone(),
-        Source::Dir(dir) => {
-            with_version(&tokio::fs::read(dir.join("index.html")).await.ok()?, "dev")
-        }
+        Source::Embedded if name == "public.html" => BUNDLE.public.clone(),
+        Source::Embedded if name == "index.html" => BUNDLE.index.clone(),
+        Source::Embedded => return None,
+        Source::Dir(dir) => with_version(&tokio::fs::read(dir.join(name)).await.ok()?, "dev"),
     };
-    Some(asset("index.html", bytes))
+    Some(asset(name, bytes))
 }
 
 /// An asset by its path under `app/`.
@@ -88,7 +109,7 @@ pub async fn file(source: &Source, path: &str) -> Option<Asset> {
     match source {
         Source::Embedded => EMBEDDED
             .iter()
-            .find(|(name, _)| *name == path && *name != "index.html")
+            .find(|(name, _)| *name == path && !PAGES.contains(name))
             .map(|(name, bytes)| asset(name, bytes.to_vec())),
         Source::Dir(dir) => {
             if !is_plain_path(path) {

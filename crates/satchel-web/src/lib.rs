@@ -46,7 +46,13 @@ pub const APP_ROUTES: &[&str] = &[
     "/shared",
     "/links",
     "/search",
+    "/account",
+    "/admin",
 ];
+
+/// Where the public link page is served; the server answers it at `/s/{token}` to browsers (it
+/// reads the token from the address bar, so one page serves every link).
+pub const LINK_PAGE: &str = "/link-page";
 
 /// The routes of the web app: its pages and its versioned assets. Stateless; merge it into the
 /// server's router.
@@ -57,12 +63,20 @@ pub fn router(source: Source) -> Router {
         router = router.route(route, get(index));
     }
     router
+        .route(LINK_PAGE, get(link_page))
         .route("/app/{version}/{*file}", get(asset))
         .with_state(source)
 }
 
 async fn index(State(source): State<Arc<Source>>, headers: HeaderMap) -> Response {
     match assets::index(&source).await {
+        Some(page) => respond(&headers, page, "no-cache"),
+        None => not_found(&headers),
+    }
+}
+
+async fn link_page(State(source): State<Arc<Source>>, headers: HeaderMap) -> Response {
+    match assets::page(&source, "public.html").await {
         Some(page) => respond(&headers, page, "no-cache"),
         None => not_found(&headers),
     }

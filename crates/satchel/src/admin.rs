@@ -55,6 +55,13 @@ pub enum UserCommand {
         #[arg(long)]
         enable: bool,
     },
+    /// Make an account an admin (it sees the admin page and may use `/api/v1/admin/`);
+    /// `--revoke` makes it an ordinary account again.
+    SetAdmin {
+        email: String,
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Set a new password (signing out every session).
     ResetPassword {
         email: String,
@@ -151,12 +158,14 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
                     let line = serde_json::json!({
                         "id": user.id, "email": user.email, "quota_bytes": user.quota_bytes,
                         "used_bytes": user.used_bytes, "disabled": user.disabled_at.is_some(),
+                        "is_admin": user.is_admin,
                         "created_at": user.created_at,
                     });
                     println!("{line}");
                 } else {
+                    let role = if user.is_admin { "admin" } else { "user" };
                     println!(
-                        "{}\t{}\t{state}\tused {}\tquota {quota}",
+                        "{}\t{}\t{state}\t{role}\tused {}\tquota {quota}",
                         user.id, user.email, user.used_bytes
                     );
                 }
@@ -185,6 +194,19 @@ async fn user(store: &Store, command: UserCommand) -> anyhow::Result<()> {
                 "{} is {}",
                 user.email,
                 if enable { "enabled" } else { "disabled" }
+            );
+        }
+        UserCommand::SetAdmin { email, revoke } => {
+            let user = find(store, &email).await?;
+            store.set_admin(user.id, !revoke).await?;
+            println!(
+                "{} is {}",
+                user.email,
+                if revoke {
+                    "no longer an admin"
+                } else {
+                    "an admin"
+                }
             );
         }
         UserCommand::ResetPassword { email, password } => {

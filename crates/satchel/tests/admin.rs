@@ -86,6 +86,34 @@ fn admins_manage_accounts_without_the_server() {
         )
         .0
     );
+    // The first account is an admin; a second one is not until made one, and can be unmade.
+    assert_eq!(users[0]["is_admin"], true);
+    let (ok, out) = satchel(
+        dir,
+        &[
+            "user",
+            "add",
+            "cy@example.org",
+            "--password",
+            "correct horse battery",
+        ],
+    );
+    assert!(ok, "{out}");
+    let admin_of = |email: &str| {
+        let (_, out) = satchel(dir, &["user", "list", "--json"]);
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|u| u["email"] == email)
+            .map(|u| u["is_admin"].clone())
+    };
+    assert_eq!(admin_of("cy@example.org"), Some(serde_json::json!(false)));
+    assert!(satchel(dir, &["user", "set-admin", "cy@example.org"]).0);
+    assert_eq!(admin_of("cy@example.org"), Some(serde_json::json!(true)));
+    assert!(satchel(dir, &["user", "set-admin", "cy@example.org", "--revoke"]).0);
+    assert_eq!(admin_of("cy@example.org"), Some(serde_json::json!(false)));
+    let (ok, out) = satchel(dir, &["user", "set-admin", "nobody@example.org"]);
+    assert!(!ok && out.contains("no account"), "{out}");
+
     let (ok, out) = satchel(dir, &["user", "set-quota", "nobody@example.org", "10"]);
     assert!(!ok && out.contains("no account"), "{out}");
 }

@@ -1,5 +1,6 @@
 //! Accounts and sessions: register, login, token refresh with rotation, logout, `me`, devices.
 
+pub mod admin;
 pub mod browser;
 pub mod limiter;
 pub mod password;
@@ -28,6 +29,7 @@ fn user_info(user: &UserRecord) -> UserInfo {
         id: user.id,
         email: user.email.clone(),
         created_at: user.created_at,
+        is_admin: user.is_admin,
     }
 }
 
@@ -56,6 +58,16 @@ pub async fn new_user(email: &str, password: &str, quota_bytes: Option<u64>) -> 
             format!("{email:?} is not an email address"),
         ));
     }
+    let password_hash = strong_hash(password).await?;
+    Ok(NewUser {
+        email: email.to_owned(),
+        password_hash,
+        quota_bytes,
+    })
+}
+
+/// The hash of a new password, refused (`422 weak_password`) when it is too weak.
+pub async fn strong_hash(password: &str) -> ApiResult<String> {
     if password::is_weak(password) {
         return Err(ApiError::new(
             ProblemCode::WeakPassword,
@@ -65,14 +77,9 @@ pub async fn new_user(email: &str, password: &str, quota_bytes: Option<u64>) -> 
             ),
         ));
     }
-    let password_hash = password::hash(password.to_owned())
+    password::hash(password.to_owned())
         .await
-        .map_err(ApiError::internal)?;
-    Ok(NewUser {
-        email: email.to_owned(),
-        password_hash,
-        quota_bytes,
-    })
+        .map_err(ApiError::internal)
 }
 
 /// Create an account.
@@ -283,6 +290,51 @@ pub async fn revoke_session(
     let id = Uuid::try_parse(&id)
         .map_err(|_| ApiError::new(ProblemCode::InvalidId, "a session id is a UUID"))?;
     state.store.revoke_session(actor.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/me/password`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the caller's password: the current one must match (a wrong one is `403
+/// wrong_current_password`, not a `401`, which clients read as "the session ended"); every other
+/// session ends, the caller's own stays signed in.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = ChangePassword,
+    responses((status = 204), (status = 403, description = "wrong_current_password", body = Problem),
+        (status = 422, description = "weak_password", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Authed(actor): Authed,
+    ApiJson(request): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let user = state
+        .store
+        .user_by_id(actor.user_id)
+        .await?
+        .ok_or(ProblemCode::NotFound)?;
+    // The same throttle as sign-in: a stolen access token must not become a password oracle.
+    let throttle = &state.login_throttle;
+    throttle.check(&user.email, address).await?;
+    if !password::verify(request.current_password, user.password_hash.clone()).await {
+        throttle.failed(&user.email, address).await;
+        return Err(ApiError::new(
+            ProblemCode::WrongCurrentPassword,
+            "the current password does not match",
+        ));
+    }
+    throttle.succeeded(&user.email, address).await;
+    let hash = strong_hash(&request.new_password).await?;
+    state
+        .store
+        .change_password_hash(user.id, &hash, actor.session_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

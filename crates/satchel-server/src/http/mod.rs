@@ -60,6 +60,14 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_sessions))
         .routes(routes!(accounts::revoke_session))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(
+            accounts::admin::list_users,
+            accounts::admin::create_user
+        ))
+        .routes(routes!(accounts::admin::patch_user))
+        .routes(routes!(accounts::admin::reset_password))
+        .routes(routes!(accounts::admin::stats))
         .routes(routes!(accounts::browser::web_login))
         .routes(routes!(accounts::browser::web_refresh))
         .routes(routes!(accounts::browser::web_logout))

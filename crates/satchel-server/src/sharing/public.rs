@@ -28,11 +28,17 @@ use crate::http::client_addr::ClientAddr;
 use crate::http::extract::NamePath;
 use crate::state::AppState;
 
-/// `?download=zip` for a folder as one archive, and listing pages.
+use super::public_page;
+
+/// `?download=zip` for a folder as one archive (any `download` asks for bytes, never the page),
+/// listing pages, `?info` for what the link reaches, and `?grant=` in place of a link password
+/// (see `public_page.rs`).
 #[derive(Debug, Default, Deserialize)]
 pub struct PublicParams {
     pub download: Option<String>,
     pub cursor: Option<String>,
+    pub info: Option<String>,
+    pub grant: Option<String>,
 }
 
 /// A folder as a link shows it.
@@ -54,10 +60,10 @@ pub struct PublicEntry {
 
 /// A link that passed its checks, with its maker acting (whose access it uses) and the node it
 /// reaches.
-struct Visit {
-    link: LinkRecord,
-    maker: Actor,
-    node: Node,
+pub(super) struct Visit {
+    pub(super) link: LinkRecord,
+    pub(super) maker: Actor,
+    pub(super) node: Node,
 }
 
 /// The tallies of wrong passwords for a link: from one address, and from everyone.
@@ -101,6 +107,7 @@ async fn admit(
     maker: Actor,
     headers: &HeaderMap,
     address: IpAddr,
+    grant: Option<&str>,
 ) -> ApiResult<Visit> {
     if link.disabled {
         return Err(ApiError::bare(ProblemCode::LinkDisabled));
@@ -108,7 +115,10 @@ async fn admit(
     if link.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(ApiError::bare(ProblemCode::LinkExpired));
     }
-    if let Some(stored) = &link.password_hash {
+    let granted = |stored: &str| {
+        grant.is_some_and(|grant| public_page::grant_holds(state, link.id, stored, grant))
+    };
+    if let Some(stored) = link.password_hash.as_deref().filter(|s| !granted(s)) {
         let Some(given) = headers
             .get("x-share-password")
             .and_then(|value| value.to_str().ok())
@@ -117,7 +127,7 @@ async fn admit(
         };
         let guesses = GuessKeys::new(&link, address);
         guesses.check(state).await?;
-        if !password::verify(given.to_owned(), stored.clone()).await {
+        if !password::verify(given.to_owned(), stored.to_owned()).await {
             guesses.failed(state).await;
             return Err(ApiError::bare(ProblemCode::WrongPassword));
         }
@@ -141,6 +151,7 @@ async fn visit<F, Fut>(
     token: &str,
     headers: &HeaderMap,
     address: IpAddr,
+    grant: Option<&str>,
     what: String,
     answer: F,
 ) -> Response
@@ -156,7 +167,7 @@ where
         return ApiError::bare(ProblemCode::NotFound).into_response();
     };
     let link_id = link.id;
-    let response = match admit(state, link, maker, headers, address).await {
+    let response = match admit(state, link, maker, headers, address, grant).await {
         Ok(visit) => answer(visit)
             .await
             .unwrap_or_else(IntoResponse::into_response),
@@ -244,6 +255,9 @@ async fn show(
         if !path.is_empty() {
             return Err(ApiError::bare(ProblemCode::NotFound));
         }
+        if params.info.is_some() {
+            return Ok(public_page::info(state, &visit, &visit.node, headers));
+        }
         return Ok(
             Json(serde_json::json!({"name": visit.node.name, "upload_only": true})).into_response(),
         );
@@ -260,6 +274,9 @@ async fn show(
             .await?
             .ok_or_else(|| ApiError::bare(ProblemCode::NotFound))?;
     }
+    if params.info.is_some() {
+        return Ok(public_page::info(state, &visit, &node, headers));
+    }
     match node.kind {
         NodeKind::File => serve_file(state, &visit, &node, headers).await,
         NodeKind::Folder if params.download.as_deref() == Some("zip") => {
@@ -272,7 +289,8 @@ async fn show(
     }
 }
 
-/// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is.
+/// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is; a browser
+/// gets the public link page instead.
 pub async fn get_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -280,12 +298,23 @@ pub async fn get_link(
     Query(params): Query<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
+    if public_page::wants_page(&headers, &params)
+        && let Some(page) = public_page::page(&state, &headers).await
+    {
+        return page;
+    }
+    let what = if params.info.is_some() {
+        "/ (info)"
+    } else {
+        "/"
+    };
     visit(
         &state,
         &token,
         &headers,
         address,
-        "/".to_owned(),
+        params.grant.as_deref(),
+        what.to_owned(),
         |visit| async { show(&state, visit, "", &params, &headers).await },
     )
     .await
@@ -299,10 +328,22 @@ pub async fn get_in_link(
     Query(params): Query<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
+    if public_page::wants_page(&headers, &params)
+        && let Some(page) = public_page::page(&state, &headers).await
+    {
+        return page;
+    }
     let what = format!("/{path}");
-    visit(&state, &token, &headers, address, what, |visit| async {
-        show(&state, visit, &path, &params, &headers).await
-    })
+    let grant = params.grant.as_deref();
+    visit(
+        &state,
+        &token,
+        &headers,
+        address,
+        grant,
+        what,
+        |visit| async { show(&state, visit, &path, &params, &headers).await },
+    )
     .await
 }
 
@@ -382,6 +423,7 @@ pub async fn put_to_link(
         &token,
         headers,
         address,
+        None,
         what,
         move |visit| async move {
             let room = upload_room(state, &visit).await?;
@@ -428,6 +470,7 @@ pub async fn post_to_link(
         &token,
         &headers,
         address,
+        None,
         "upload (form)".to_owned(),
         move |visit| async move {
             let room = upload_room(state, &visit).await?;

@@ -3,6 +3,7 @@
 //! `SATCHEL_TEST_DATABASE_URL` names a server) and its own chunk folder.
 
 mod accounts;
+mod admin;
 mod bad_input;
 mod concurrency;
 mod content;
@@ -16,6 +17,7 @@ mod login_limits;
 mod member_links;
 mod names;
 mod notifications;
+mod public_page;
 mod redis;
 mod search;
 mod shares;

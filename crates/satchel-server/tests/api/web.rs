@@ -49,6 +49,8 @@ async fn every_app_route_answers_the_page_with_strict_headers() {
         "/trash",
         "/shared",
         "/links",
+        "/account",
+        "/admin",
     ] {
         let response = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
