@@ -23,6 +23,12 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("browse.js", include_bytes!("../app/browse.js")),
     ("filelist.js", include_bytes!("../app/filelist.js")),
     ("uploads.js", include_bytes!("../app/uploads.js")),
+    ("upload-engine.js", include_bytes!("../app/upload-engine.js")),
+    ("upload-worker.js", include_bytes!("../app/upload-worker.js")),
+    ("upload-drop.js", include_bytes!("../app/upload-drop.js")),
+    ("upload-clash.js", include_bytes!("../app/upload-clash.js")),
+    ("chunker.js", include_bytes!("../app/chunker.js")),
+    ("resume-store.js", include_bytes!("../app/resume-store.js")),
     ("pages.js", include_bytes!("../app/pages.js")),
     ("dialogs.js", include_bytes!("../app/dialogs.js")),
 ];
