@@ -1,6 +1,6 @@
 // The uploads panel: a `region` named "Uploads" listing each file (bytes, rate, time left) and the
 // whole (files done of all, bytes, rate, time left), with Pause / Resume / Retry / Cancel per file
-// and for all. Four files go at a time; how each goes up is upload-engine.js (loaded when the first
+// and for all. Six files go at a time; how each goes up is upload-engine.js (loaded when the first
 // upload starts). Before a batch starts: the quota is checked, dropped folders are made (or found),
 // and names already taken ask Replace / Keep both / Skip. Uploads interrupted by a reload or a
 // closed tab are listed again from resume-store.js; picking or dropping the same file (same folder,
@@ -11,7 +11,7 @@ import { h, replace } from './dom.js';
 import { t, bytes } from './i18n.js';
 import { readDrop, readPicked } from './upload-drop.js';
 
-const PARALLEL = 4;
+const PARALLEL = 6; // what a browser opens to one host over HTTP/1.1
 let nextId = 0;
 const engine = () => import('./upload-engine.js');
 const resumeStore = () => import('./resume-store.js');
@@ -92,12 +92,13 @@ export class Uploads {
       for (const path of [...folders].sort()) await maker.folder(path);
       if (folders.length) done();
       const store = files.length ? await resumeStore().catch(() => null) : null;
+      const saved = new Map(((await store?.list(this.user).catch(() => null)) || []).map((r) => [r.key, r]));
       const plan = [];
       for (const { file, path } of files) {
         const target = await maker.folder(path);
         const key = store?.keyOf(this.user, target, path, file);
         const interrupted = this.items.find((i) => i.state === 'interrupted' && i.record.key === key);
-        const record = interrupted?.record || (key && (await store.get(key).catch(() => null)));
+        const record = interrupted?.record || saved.get(key);
         const taken = record ? null : (await maker.listing(target)).get(file.name);
         plan.push({ file, path, parentId: target, record, interrupted, taken });
       }
@@ -193,7 +194,6 @@ export class Uploads {
       item.done = item.file.size;
       item.node = node;
       item.onDone?.();
-      this.app.refreshQuota?.();
     } catch (error) {
       if (controller.signal.aborted) return; // paused or cancelled: the state is already set
       item.state = 'failed';
@@ -248,7 +248,7 @@ export class Uploads {
         return;
       }
       this.say('');
-      Object.assign(item, { file, state: 'waiting', onConflict: item.record.onConflict || 'version', onDone: () => this.app.page?.changed?.() });
+      Object.assign(item, { file, state: 'waiting', onConflict: item.record.onConflict || 'version', onDone: () => (this.app.page?.changed?.(), this.app.refreshQuota?.()) });
       this.draw(item);
       this.pump();
     });

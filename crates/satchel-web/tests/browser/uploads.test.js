@@ -47,13 +47,29 @@ afterEach(async () => {
   assert.deepEqual(errors, [], 'no script errors in the page');
 });
 
+/**
+ * Counts the file bytes the page sends: each chunk PUT that the server took counts its chunk's
+ * size (from `satchel debug-chunks` of the file being uploaded, see `expectChunks`), each whole
+ * small-file PUT its Content-Length.
+ */
+let chunkSizes = [];
 function watchBytes(target) {
   sent = 0;
   target.on('requestfinished', async (request) => {
-    const url = request.url();
-    if (request.method() !== 'PUT' || !(/\/api\/v1\/uploads\/[^/]+\/chunks\/\d+$/.test(url) || url.includes('/api/v1/files/content'))) return;
-    sent += (await request.sizes()).requestBodySize;
+    if (request.method() !== 'PUT') return;
+    const chunk = request.url().match(/\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/);
+    const status = (await request.response())?.status();
+    if (chunk && status === 204) sent += chunkSizes[Number(chunk[1])];
+    else if (request.url().includes('/api/v1/files/content') && status < 300) sent += Number((await request.headerValue('content-length')) || 0);
   });
+}
+
+/** The chunk list of the file the next uploads send (as the CLI cuts it). */
+function expectChunks(path) {
+  chunkSizes = execFileSync(binary(), ['debug-chunks', path], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split(' ')[1]));
 }
 
 /** A file of random bytes (written in pieces, never held whole); returns its path and SHA-256. */
@@ -121,6 +137,7 @@ function cli(...args) {
 test('a 200 MB upload paused, the page reloaded, resumed: only the rest is sent, the SHA-256 matches', async () => {
   const size = 200 * 1000 * 1000;
   const file = randomFile('big-200.bin', size);
+  expectChunks(file.path);
   await openSignedIn();
   const cdp = await throttle(25 * 1024 * 1024);
   await page.locator('input[type=file]').setInputFiles(file.path);
@@ -148,13 +165,14 @@ test('a 200 MB upload paused, the page reloaded, resumed: only the rest is sent,
   // Nothing is left to resume.
   await page.reload();
   await grid().waitFor();
-  await page.getByRole('row', { name: 'big-200.bin' }).waitFor();
+  await grid().getByRole('row', { name: 'big-200.bin', exact: true }).waitFor();
   assert.equal(await panel().count(), 0);
   rmSync(file.path);
 });
 
 test('a file the CLI stored sends nothing when uploaded from the browser; an edit sends one chunk or two', async () => {
   const file = randomFile('from-cli.bin', 30 * 1000 * 1000);
+  expectChunks(file.path);
   cli('login', server.base, '--email', api.email);
   cli('put', file.path, '/');
   const again = await api.folder('root', 'Again');
@@ -171,6 +189,7 @@ test('a file the CLI stored sends nothing when uploaded from the browser; an edi
   mkdirSync(join(scratch, 'edited'), { recursive: true });
   const edited = join(scratch, 'edited', 'from-cli.bin');
   writeFileSync(edited, bytes);
+  expectChunks(edited);
   const other = await api.folder(again.id, 'Edited');
   await page.goto(`${server.base}/files/Again/Edited`);
   await grid().waitFor();
@@ -199,7 +218,7 @@ test('a folder of 1,000 files in sub-folders, picked with Upload folder', async 
   await page.getByRole('button', { name: 'Upload folder' }).click();
   await (await chooser).setFiles(top);
   await panel().getByText('1,000 of 1,000 files').waitFor({ timeout: 120000 });
-  await page.getByRole('row', { name: 'Thousand' }).waitFor();
+  await grid().getByRole('row', { name: 'Thousand', exact: true }).waitFor();
   let files = 0;
   const walk = async (id) => {
     for (const entry of await api.children(id)) {
