@@ -47,11 +47,19 @@ try {
   const webUser = await Api.register(server.base);
   const context = await browser.newContext();
   const page = await context.newPage();
+  // Bytes sent: each chunk PUT the server took counts its chunk's size (the CLI's cut of the file,
+  // which the web app's equals); whole small-file PUTs count their Content-Length.
+  const chunkSizes = execFileSync(binary(), ['debug-chunks', file], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split(' ')[1]));
   let sent = 0;
   page.on('requestfinished', async (request) => {
-    if (request.method() === 'PUT' && /\/api\/v1\/(uploads\/[^/]+\/chunks\/\d+|files\/content)/.test(request.url())) {
-      sent += (await request.sizes()).requestBodySize;
-    }
+    if (request.method() !== 'PUT') return;
+    const status = (await request.response())?.status();
+    const chunk = request.url().match(/\/api\/v1\/uploads\/[^/]+\/chunks\/(\d+)$/);
+    if (chunk && status === 204) sent += chunkSizes[Number(chunk[1])];
+    else if (request.url().includes('/api/v1/files/content') && status < 300) sent += Number((await request.headerValue('content-length')) || 0);
   });
   await page.goto(server.base + '/');
   await signIn(page, webUser.email);

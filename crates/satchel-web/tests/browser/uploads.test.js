@@ -202,7 +202,7 @@ test('a file the CLI stored sends nothing when uploaded from the browser; an edi
   rmSync(file.path);
 });
 
-test('a folder of 1,000 files in sub-folders, picked with Upload folder', async () => {
+test('a folder of 1,000 files in sub-folders, picked with Import folder', async () => {
   const top = join(scratch, 'Thousand');
   let expected = 0;
   for (let a = 0; a < 10; a++) {
@@ -215,7 +215,7 @@ test('a folder of 1,000 files in sub-folders, picked with Upload folder', async 
   }
   await openSignedIn();
   const chooser = page.waitForEvent('filechooser');
-  await page.getByRole('button', { name: 'Upload folder' }).click();
+  await page.getByRole('button', { name: 'Import folder' }).click();
   await (await chooser).setFiles(top);
   await panel().getByText('1,000 of 1,000 files').waitFor({ timeout: 120000 });
   await grid().getByRole('row', { name: 'Thousand', exact: true }).waitFor();
