@@ -155,12 +155,16 @@ test('a 200 MB upload paused, the page reloaded, resumed: only the rest is sent,
   // The interrupted upload is listed again; Resume asks for the file, and only the rest goes up.
   await item('big-200.bin').getByText(/Interrupted/).waitFor();
   sent = 0;
+  // The saved session goes on: no new one is opened.
+  const opened = [];
+  page.on('request', (request) => request.method() === 'POST' && request.url().endsWith('/api/v1/uploads') && opened.push(request.url()));
   const chooser = page.waitForEvent('filechooser');
   await item('big-200.bin').getByRole('button', { name: 'Resume' }).click();
   await (await chooser).setFiles(file.path);
   await item('big-200.bin').getByText(/^Done/).waitFor({ timeout: 120000 });
   assert.ok(sent < size - before + 8 * 1024 * 1024, `after the reload ${sent} bytes went up; ${size - before} were left`);
   assert.ok(sent > 0);
+  assert.deepEqual(opened, [], 'the interrupted session was resumed, not a new one opened');
   assert.equal(await storedSha256('/big-200.bin'), file.sha256);
   // Nothing is left to resume.
   await page.reload();
