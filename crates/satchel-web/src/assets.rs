@@ -23,8 +23,14 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("browse.js", include_bytes!("../app/browse.js")),
     ("filelist.js", include_bytes!("../app/filelist.js")),
     ("uploads.js", include_bytes!("../app/uploads.js")),
-    ("upload-engine.js", include_bytes!("../app/upload-engine.js")),
-    ("upload-worker.js", include_bytes!("../app/upload-worker.js")),
+    (
+        "upload-engine.js",
+        include_bytes!("../app/upload-engine.js"),
+    ),
+    (
+        "upload-worker.js",
+        include_bytes!("../app/upload-worker.js"),
+    ),
     ("upload-drop.js", include_bytes!("../app/upload-drop.js")),
     ("upload-clash.js", include_bytes!("../app/upload-clash.js")),
     ("chunker.js", include_bytes!("../app/chunker.js")),
