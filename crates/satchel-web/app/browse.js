@@ -48,7 +48,7 @@ export function browsePage(app, initialPath) {
   });
   const buttons = {
     upload: h('button', { type: 'button', class: 'primary', onclick: () => fileInput.click() }, icon('upload'), h('span', { class: 'label' }, t.upload)),
-    uploadFolder: h('button', { type: 'button', onclick: pickFolder }, icon('upload'), h('span', { class: 'label' }, t.uploadFolder)),
+    uploadFolder: h('button', { type: 'button', onclick: pickFolder }, icon('folder'), h('span', { class: 'label' }, t.uploadFolder)),
     newFolder: h('button', { type: 'button', onclick: newFolder }, icon('plus'), h('span', { class: 'label' }, t.newFolder)),
     rename: h('button', { type: 'button', onclick: renameSelected }, icon('edit'), h('span', { class: 'label' }, t.rename)),
     download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), h('span', { class: 'label' }, t.download)),
