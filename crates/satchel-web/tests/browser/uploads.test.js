@@ -174,6 +174,29 @@ test('a 200 MB upload paused, the page reloaded, resumed: only the rest is sent,
   rmSync(file.path);
 });
 
+test('an interrupted upload goes on when the same file is picked again with Upload', async () => {
+  const file = randomFile('again.bin', 24 * 1000 * 1000);
+  expectChunks(file.path);
+  await openSignedIn();
+  const cdp = await throttle(4 * 1024 * 1024);
+  await page.locator('input[type=file]').setInputFiles(file.path);
+  const progress = item('again.bin').getByRole('progressbar');
+  await until(async () => Number(await progress.getAttribute('value')) > 6_000_000, 60000);
+  await cdp.detach();
+  await page.reload(); // mid-upload, without pausing: as a closed tab would
+  await grid().waitFor();
+  await item('again.bin').getByText(/Interrupted/).waitFor();
+  sent = 0;
+  const opened = [];
+  page.on('request', (request) => request.method() === 'POST' && request.url().endsWith('/api/v1/uploads') && opened.push(request.url()));
+  await page.locator('input[type=file]').setInputFiles(file.path);
+  await item('again.bin').getByText(/^Done/).waitFor({ timeout: 60000 });
+  assert.equal(await panel().getByText(/Interrupted/).count(), 0, 'the interrupted row made way for the resumed upload');
+  assert.deepEqual(opened, [], 'the saved session went on');
+  assert.ok(sent < 24_000_000 - 4_000_000, `${sent} bytes sent after the reload`);
+  assert.equal(await storedSha256('/again.bin'), file.sha256);
+});
+
 test('a file the CLI stored sends nothing when uploaded from the browser; an edit sends one chunk or two', async () => {
   const file = randomFile('from-cli.bin', 30 * 1000 * 1000);
   expectChunks(file.path);
