@@ -160,6 +160,22 @@ mod tests {
         assert!(!is_plain_path(""));
     }
 
+    /// A module loaded only later (the upload worker, say) fails in the built binary alone when
+    /// it is missing from the table: every file of `app/` must be in it.
+    #[test]
+    fn every_file_of_the_app_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("app");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_file() && !name.starts_with('.') {
+                assert!(
+                    EMBEDDED.iter().any(|(embedded, _)| *embedded == name),
+                    "app/{name} is not in EMBEDDED"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_page_names_assets_of_its_own_build() {
         let page = String::from_utf8(BUNDLE.index.clone()).unwrap_or_default();
