@@ -169,24 +169,30 @@ export function hex(digest) {
 /**
  * Cuts `file` (a Blob) from byte `from` (a chunk boundary) and hashes each chunk with SHA-256;
  * `onChunks(list)` receives {offset, size, sha256} in order, a block at a time. `stopped()` is
- * asked between blocks. Memory stays under three MAX_CHUNK buffers whatever the file's size.
+ * asked between blocks. The next block is read while this one is cut, and hashes finish while the
+ * next is cut (a digest copies its input when called). Memory stays bounded (a few blocks) whatever
+ * the file's size.
  */
 export async function chunkBlob(file, from, onChunks, stopped = () => false) {
   const block = 2 * MAX_CHUNK;
   const buffer = new Uint8Array(MAX_CHUNK + block);
+  const readAt = (at) => (at < file.size ? file.slice(at, at + block).arrayBuffer() : Promise.resolve(new ArrayBuffer(0)));
   let filled = 0;
   let offset = from; // the file offset of buffer[0]
   let read = from;
   let eof = read >= file.size;
+  let next = eof ? null : readAt(read);
+  let posting = Promise.resolve();
   while (!eof || filled > 0) {
     if (stopped()) return;
     if (!eof) {
-      const want = Math.min(block, buffer.length - filled);
-      const bytes = new Uint8Array(await file.slice(read, read + want).arrayBuffer());
+      const bytes = new Uint8Array(await next);
       buffer.set(bytes, filled);
       filled += bytes.length;
       read += bytes.length;
       eof = read >= file.size || bytes.length === 0;
+      // After cutting, fewer than MAX_CHUNK bytes stay: the next block fits behind them.
+      next = eof ? null : readAt(read);
     }
     const cuts = [];
     let consumed = 0;
@@ -196,14 +202,20 @@ export async function chunkBlob(file, from, onChunks, stopped = () => false) {
       cuts.push({ offset: offset + consumed, size, hash: digest(buffer.subarray(consumed, consumed + size)) });
       consumed += size;
     }
-    const list = [];
-    for (const cut of cuts) list.push({ offset: cut.offset, size: cut.size, sha256: hex(await cut.hash) });
     buffer.copyWithin(0, consumed, filled);
     filled -= consumed;
     offset += consumed;
-    if (list.length) await onChunks(list);
+    if (cuts.length) {
+      posting = posting.then(async () => {
+        const list = [];
+        for (const cut of cuts) list.push({ offset: cut.offset, size: cut.size, sha256: hex(await cut.hash) });
+        await onChunks(list);
+      });
+      posting.catch(() => {}); // seen by the final await; not an unhandled rejection meanwhile
+    }
     if (eof && filled === 0) break;
   }
+  await posting;
 }
 
 /** SHA-256 of `bytes`: WebCrypto where the page is a secure context, else the plain version below. */
