@@ -48,6 +48,7 @@ export function browsePage(app, initialPath) {
   });
   const buttons = {
     upload: h('button', { type: 'button', class: 'primary', onclick: () => fileInput.click() }, icon('upload'), h('span', { class: 'label' }, t.upload)),
+    uploadFolder: h('button', { type: 'button', onclick: pickFolder }, icon('folder'), h('span', { class: 'label' }, t.uploadFolder)),
     newFolder: h('button', { type: 'button', onclick: newFolder }, icon('plus'), h('span', { class: 'label' }, t.newFolder)),
     rename: h('button', { type: 'button', onclick: renameSelected }, icon('edit'), h('span', { class: 'label' }, t.rename)),
     download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), h('span', { class: 'label' }, t.download)),
@@ -251,11 +252,36 @@ export function browsePage(app, initialPath) {
 
   function upload(files) {
     if (!files.length || !folder) return;
-    const target = folder.id;
-    app.uploads.add(files, target, () => {
-      if (folder?.id === target) load(false);
+    app.uploads.add(files, folder.id, uploaded(folder.id));
+  }
+
+  /** After files land in `target`: reload the list when it shows that folder (or holds it). */
+  function uploaded(target) {
+    const shown = folder?.id;
+    return () => {
+      if (folder && folder.id === shown) load(false);
       app.refreshQuota();
+    };
+  }
+
+  // A folder picker made on demand, so that the page keeps a single `input type=file` (Upload's).
+  function pickFolder() {
+    if (!folder) return;
+    const target = folder.id;
+    const input = h('input', { type: 'file', webkitdirectory: true, multiple: true, class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true' });
+    input.addEventListener('change', () => {
+      app.uploads.add([...input.files], target, uploaded(target));
+      input.remove();
     });
+    document.body.append(input);
+    input.click();
+  }
+
+  /** The folder row under a drop, if any: the drop goes into it. */
+  function dropFolder(e) {
+    const index = list.indexOf(e.target);
+    const entry = index >= 0 ? list.view[index] : null;
+    return entry?.kind === 'folder' ? entry : null;
   }
 
   function wireDrops(zone) {
@@ -270,14 +296,25 @@ export function browsePage(app, initialPath) {
       depth = Math.max(0, depth - 1);
       if (!depth) zone.classList.remove('dropping');
     });
+    let marked = null;
+    const mark = (row) => {
+      if (marked === row) return;
+      marked?.classList.remove('drop-target');
+      marked = row;
+      marked?.classList.add('drop-target');
+    };
     zone.addEventListener('dragover', (e) => {
-      if (hasFiles(e)) e.preventDefault();
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      mark(dropFolder(e) ? e.target.closest('[role=row]') : null);
     });
     zone.addEventListener('drop', (e) => {
       e.preventDefault();
       depth = 0;
       zone.classList.remove('dropping');
-      upload([...(e.dataTransfer?.files || [])]);
+      mark(null);
+      const target = dropFolder(e)?.id || folder?.id;
+      if (target) app.uploads.drop(e.dataTransfer, target, uploaded(target));
     });
   }
 

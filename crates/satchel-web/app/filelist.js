@@ -157,7 +157,11 @@ export class FileList {
     for (let i = first; i < last; i += 1) {
       const entry = this.view[i];
       let row = this.rows.get(entry.id);
-      if (!row || row.entry !== entry) row = this.makeRow(entry);
+      if (row && row.entry !== entry) {
+        row.el.remove(); // the entry changed: its old row goes, a new one is drawn
+        row = null;
+      }
+      if (!row) row = this.makeRow(entry);
       this.rows.delete(entry.id);
       keep.set(entry.id, row);
       row.index = i;

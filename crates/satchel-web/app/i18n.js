@@ -206,3 +206,27 @@ export const ts = {
   tooLarge: 'Too large for this link.',
   poweredBy: 'Shared with Satchel',
 };
+
+// Uploads: the panel, resuming, name clashes and the quota (uploads.js and its modules).
+Object.assign(t, {
+  uploadFolder: 'Import folder', // not "Upload …": tests find the Upload button by that name
+  pauseAll: 'Pause all',
+  resumeAll: 'Resume all',
+  retryAll: 'Retry all',
+  cancelAll: 'Cancel all',
+  filesDone: (done, total) => `${done.toLocaleString('en')} of ${total.toLocaleString('en')} ${total === 1 ? 'file' : 'files'}`,
+  timeLeft: (seconds) => (seconds < 60 ? `${Math.max(1, Math.round(seconds))} s left` : seconds < 3600 ? `${Math.round(seconds / 60)} min left` : `${(seconds / 3600).toFixed(1)} h left`),
+  uploadDoneSkipped: (skipped) => `Done (${bytes(skipped)} already on the server)`,
+  uploadInterrupted: 'Interrupted. Choose the file again (Resume) or drop it here to continue.',
+  notTheSameFile: (name) => `That is not the same file as “${name}” (name or size differ).`,
+  clashTitle: 'Name already taken',
+  clashText: (name) => `“${name}” already exists here. Replace it (the current file is kept as an older version), keep both, or skip this one?`,
+  clashFolder: (name) => `A folder named “${name}” already exists here. Keep both (the file gets another name) or skip it?`,
+  applyToAll: (n) => (n === 1 ? 'Apply to the other clash too' : `Apply to all ${n} other clashes`),
+  replace: 'Replace',
+  keepBoth: 'Keep both',
+  skip: 'Skip',
+  quotaWouldPass: (need, free) => `Not uploaded: this needs ${bytes(need)} but only ${bytes(free)} of your storage is free.`,
+  quotaExceeded: 'Your storage is full: the file does not fit in your quota.',
+  fileInTheWay: (name) => `A file named “${name}” is where a folder should go.`,
+});

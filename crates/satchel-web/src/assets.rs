@@ -23,6 +23,18 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("browse.js", include_bytes!("../app/browse.js")),
     ("filelist.js", include_bytes!("../app/filelist.js")),
     ("uploads.js", include_bytes!("../app/uploads.js")),
+    (
+        "upload-engine.js",
+        include_bytes!("../app/upload-engine.js"),
+    ),
+    (
+        "upload-worker.js",
+        include_bytes!("../app/upload-worker.js"),
+    ),
+    ("upload-drop.js", include_bytes!("../app/upload-drop.js")),
+    ("upload-clash.js", include_bytes!("../app/upload-clash.js")),
+    ("chunker.js", include_bytes!("../app/chunker.js")),
+    ("resume-store.js", include_bytes!("../app/resume-store.js")),
     ("pages.js", include_bytes!("../app/pages.js")),
     ("dialogs.js", include_bytes!("../app/dialogs.js")),
     ("public.html", include_bytes!("../app/public.html")),
@@ -167,6 +179,22 @@ mod tests {
         assert!(!is_plain_path("/etc/passwd"));
         assert!(!is_plain_path(".hidden"));
         assert!(!is_plain_path(""));
+    }
+
+    /// A module loaded only later (the upload worker, say) fails in the built binary alone when
+    /// it is missing from the table: every file of `app/` must be in it.
+    #[test]
+    fn every_file_of_the_app_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("app");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_file() && !name.starts_with('.') {
+                assert!(
+                    EMBEDDED.iter().any(|(embedded, _)| *embedded == name),
+                    "app/{name} is not in EMBEDDED"
+                );
+            }
+        }
     }
 
     #[test]

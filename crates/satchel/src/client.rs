@@ -30,6 +30,10 @@ pub enum ClientCommand {
     },
     /// Sign out and forget the stored credentials.
     Logout,
+    /// Print the chunks `put` cuts a file into, one `offset size sha256` line each (for checking
+    /// that other clients, such as the web app, cut files the same way).
+    #[command(hide = true)]
+    DebugChunks { local: PathBuf },
     /// Show who you are signed in as, where, and your usage.
     Whoami,
     /// List a folder (or show a file).
@@ -286,6 +290,13 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
             device,
         } => login(&server, &email, device).await,
         ClientCommand::Status { dir } => crate::sync::status(&dir).await,
+        ClientCommand::DebugChunks { local } => {
+            let cut = satchel_client::chunk_file(&local)?;
+            for chunk in &cut.chunks {
+                println!("{} {} {}", chunk.offset, chunk.size, chunk.sha256);
+            }
+            Ok(())
+        }
         ClientCommand::Sync {
             dir,
             remote,
@@ -599,6 +610,7 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Login { .. }
         | ClientCommand::Logout
         | ClientCommand::Sync { .. }
+        | ClientCommand::DebugChunks { .. }
         | ClientCommand::Status { .. } => {
             unreachable!("handled before connecting")
         }

@@ -4,6 +4,10 @@
 
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Api, axe, launchBrowser, newEmail, signIn, startServer, PASSWORD } from './harness.js';
 
 let server;
@@ -176,11 +180,14 @@ test('upload by dropping files on the list', async () => {
 
 test('pausing and cancelling an upload', async () => {
   await openSignedIn();
-  const big = Buffer.alloc(40 * 1024 * 1024, 7);
+  // Random bytes (equal chunks would be sent once), from a file: a 40 MB buffer crawls through
+  // the debugging protocol on a busy machine.
+  const dir = mkdtempSync(join(tmpdir(), 'satchel-big-'));
+  writeFileSync(join(dir, 'big.bin'), randomBytes(40 * 1024 * 1024));
   // Slow the upload down so the panel can be used while it runs.
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 });
-  await page.locator('input[type=file]').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
+  await page.locator('input[type=file]').setInputFiles(join(dir, 'big.bin'));
   const item = page.getByRole('region', { name: 'Uploads' }).getByRole('listitem', { name: 'big.bin' });
   await item.getByRole('button', { name: 'Pause' }).click();
   await item.getByRole('button', { name: 'Resume' }).waitFor();
@@ -189,6 +196,7 @@ test('pausing and cancelling an upload', async () => {
   await item.getByText('Cancelled').waitFor();
   const names = (await api.children()).map((n) => n.name);
   assert.ok(!names.includes('big.bin'));
+  rmSync(dir, { recursive: true });
 });
 
 test('download a file', async () => {
