@@ -33,6 +33,8 @@ pub struct AppState {
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
     /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
     pub verifier: Arc<crate::files::verify::Verifier>,
+    /// HTTP Basic credentials verified lately (see `accounts/app_passwords.rs`).
+    pub basic_cache: Arc<crate::accounts::app_passwords::BasicCache>,
     /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
     /// alone.
     pub front: Option<axum::Router>,
@@ -111,6 +113,7 @@ impl AppState {
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
             verifier: Arc::default(),
+            basic_cache: Arc::default(),
             front: None,
         })
     }

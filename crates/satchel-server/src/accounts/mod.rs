@@ -1,5 +1,6 @@
 //! Accounts and sessions: register, login, token refresh with rotation, logout, `me`, devices.
 
+pub mod app_passwords;
 pub mod browser;
 pub mod limiter;
 pub mod password;

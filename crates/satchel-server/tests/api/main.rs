@@ -3,8 +3,10 @@
 //! `SATCHEL_TEST_DATABASE_URL` names a server) and its own chunk folder.
 
 mod accounts;
+mod app_passwords;
 mod bad_input;
 mod concurrency;
+mod dav;
 mod content;
 mod folders;
 mod gc;
