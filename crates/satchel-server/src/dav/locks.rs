@@ -100,6 +100,33 @@ fn parse_path(full: &str) -> DavPath {
         .expect("taking a URI's path cannot fail")
 }
 
+/// A new lock token: an opaque URI of 128 random bits. Short on purpose: clients put it in `If`
+/// headers beside two 66-character ETags, and litmus builds those in a 200-byte buffer.
+fn new_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+    format!(
+        "urn:lock:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// `element` with the prefix it is written with bound to its namespace, so that what is written
+/// parses again (the handler names DAV: elements `D:` without declaring `D`).
+fn declared(element: &Element) -> Element {
+    let mut element = element.clone();
+    if let (Some(prefix), Some(namespace)) = (&element.prefix, &element.namespace) {
+        let mut namespaces = element
+            .namespaces
+            .take()
+            .unwrap_or_else(xmltree::Namespace::empty);
+        namespaces.put(prefix.as_str(), namespace.as_str());
+        element.namespaces = Some(namespaces);
+    }
+    element
+}
+
 /// The first lock that keeps a new lock (`shared`, `deep`) off `path`.
 fn conflict<'a>(
     locks: &'a [DavLockRecord],
@@ -159,10 +186,10 @@ impl DavLockSystem for DbLocks {
             .unwrap_or(0);
         let mut owner_xml = Vec::new();
         if let Some(owner) = owner {
-            let _ = owner.write(&mut owner_xml);
+            let _ = declared(owner).write(&mut owner_xml);
         }
         let record = DavLockRecord {
-            token: Uuid::now_v7().urn().to_string(),
+            token: new_token(),
             path: path.clone(),
             principal: principal.map(str::to_owned),
             owner_xml: owner.map(|_| String::from_utf8_lossy(&owner_xml).into_owned()),

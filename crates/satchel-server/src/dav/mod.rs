@@ -80,6 +80,14 @@ async fn serve(state: AppState, basic: BasicActor, request: Request) -> ApiResul
             "this app password may only read",
         ));
     }
+    if let Some(value) = request.headers().get("if")
+        && !value.to_str().is_ok_and(if_header_is_balanced)
+    {
+        return Err(ApiError::new(
+            ProblemCode::BadRequest,
+            "the If header is malformed",
+        ));
+    }
     if method.as_str() == "PROPFIND" && depth_is_infinite(request.headers()) {
         return Ok(finite_depth_required());
     }
@@ -148,6 +156,29 @@ fn depth_is_infinite(headers: &HeaderMap) -> bool {
         Some(depth) => depth.trim().eq_ignore_ascii_case("infinity"),
         None => true,
     }
+}
+
+/// Whether every `<…>`, `[…]` and `(…)` of an `If` header is closed (quotes inside ETags
+/// respected). The protocol handler's parser assumes so, and a header cut short — some clients
+/// truncate long ones — must be refused, not read past its end.
+fn if_header_is_balanced(value: &str) -> bool {
+    let mut open: Option<char> = None;
+    let mut lists = 0usize;
+    let mut quoted = false;
+    for c in value.chars() {
+        match (open, c) {
+            (Some('['), '"') => quoted = !quoted,
+            (Some('['), ']') if !quoted => open = None,
+            (Some('<'), '>') => open = None,
+            (Some(_), _) => {}
+            (None, '<' | '[') => open = Some(c),
+            (None, '(') => lists += 1,
+            (None, ')') if lists > 0 => lists -= 1,
+            (None, ')') => return false,
+            (None, _) => {}
+        }
+    }
+    open.is_none() && lists == 0 && !quoted
 }
 
 /// `403` with the RFC 4918 precondition `propfind-finite-depth`.
