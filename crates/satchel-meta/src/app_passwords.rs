@@ -139,12 +139,14 @@ impl Store {
     /// Notes a use of the app password `id` from `from`.
     pub async fn touch_app_password(&self, id: Uuid, from: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE app_passwords SET last_used_at = $2, last_used_from = $3 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(micros(Utc::now()))
-            .bind(from)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE app_passwords SET last_used_at = $2, last_used_from = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(micros(Utc::now()))
+        .bind(from)
+        .execute(tx.conn())
+        .await?;
         tx.commit().await
     }
 

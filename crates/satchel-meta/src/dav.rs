@@ -76,7 +76,12 @@ impl Store {
     }
 
     /// One dead property of `node`, if set.
-    pub async fn dead_prop(&self, node: Uuid, namespace: &str, name: &str) -> Result<Option<String>> {
+    pub async fn dead_prop(
+        &self,
+        node: Uuid,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
         let row = sqlx::query(
             "SELECT xml FROM dead_props WHERE node_id = $1 AND namespace = $2 AND name = $3",
         )
@@ -96,12 +101,14 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         for (namespace, name, xml) in changes {
-            sqlx::query("DELETE FROM dead_props WHERE node_id = $1 AND namespace = $2 AND name = $3")
-                .bind(node.to_string())
-                .bind(namespace)
-                .bind(name)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "DELETE FROM dead_props WHERE node_id = $1 AND namespace = $2 AND name = $3",
+            )
+            .bind(node.to_string())
+            .bind(namespace)
+            .bind(name)
+            .execute(tx.conn())
+            .await?;
             if let Some(xml) = xml {
                 sqlx::query(
                     "INSERT INTO dead_props (node_id, namespace, name, xml) VALUES ($1, $2, $3, $4)",

@@ -210,6 +210,27 @@ impl SatchelFs {
         Ok((parent, name))
     }
 
+    /// Waits (briefly) until a node another request just created at `path` can be read. On SQLite
+    /// a writer that lost a name to a concurrent one learns so inside their shared group commit,
+    /// before that commit is flushed; a client told "it exists" goes on to use it at once (rclone
+    /// creates a folder from several transfers, then uploads into it), so the answer waits until
+    /// it is true for every reader.
+    async fn await_visible(&self, path: &DavPath) {
+        let Ok(path) = path_of(path) else { return };
+        for _ in 0..200 {
+            let seen = self
+                .inner
+                .state
+                .store
+                .node_by_path(&self.inner.actor, &path)
+                .await;
+            if seen.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Whether `path` lies in what this request deletes whole.
     fn being_deleted(&self, path: &str) -> bool {
         self.inner.context.deleting.as_deref().is_some_and(|gone| {
@@ -231,37 +252,38 @@ impl SatchelFs {
     /// The children of the folder at `path`, a page at a time.
     fn listing(&self, path: String, folder: Node) -> FsStream<Box<dyn DavDirEntry>> {
         let fs = self.clone();
-        let pages = futures_util::stream::unfold(Some(None), move |cursor: Option<Option<String>>| {
-            let fs = fs.clone();
-            let path = path.clone();
-            async move {
-                let cursor = cursor?;
-                let page = fs
-                    .inner
-                    .state
-                    .store
-                    .children(
-                        &fs.inner.actor,
-                        NodeRef::Id(folder.id),
-                        false,
-                        MAX_PAGE_LIMIT,
-                        cursor.as_deref(),
-                    )
-                    .await;
-                let (entries, next) = match page {
-                    Ok(page) => (page.entries, page.next_cursor),
-                    Err(error) => return Some((vec![Err(fs_error(error))], None)),
-                };
-                let entries = entries
-                    .into_iter()
-                    .map(|node| {
-                        fs.remember(format!("{path}/{}", node.name), node.clone());
-                        Ok(Box::new(Entry(node)) as Box<dyn DavDirEntry>)
-                    })
-                    .collect::<Vec<_>>();
-                Some((entries, next.map(Some)))
-            }
-        });
+        let pages =
+            futures_util::stream::unfold(Some(None), move |cursor: Option<Option<String>>| {
+                let fs = fs.clone();
+                let path = path.clone();
+                async move {
+                    let cursor = cursor?;
+                    let page = fs
+                        .inner
+                        .state
+                        .store
+                        .children(
+                            &fs.inner.actor,
+                            NodeRef::Id(folder.id),
+                            false,
+                            MAX_PAGE_LIMIT,
+                            cursor.as_deref(),
+                        )
+                        .await;
+                    let (entries, next) = match page {
+                        Ok(page) => (page.entries, page.next_cursor),
+                        Err(error) => return Some((vec![Err(fs_error(error))], None)),
+                    };
+                    let entries = entries
+                        .into_iter()
+                        .map(|node| {
+                            fs.remember(format!("{path}/{}", node.name), node.clone());
+                            Ok(Box::new(Entry(node)) as Box<dyn DavDirEntry>)
+                        })
+                        .collect::<Vec<_>>();
+                    Some((entries, next.map(Some)))
+                }
+            });
         Box::pin(pages.flat_map(futures_util::stream::iter))
     }
 }
@@ -356,7 +378,8 @@ impl DavFileSystem for SatchelFs {
             }
             let (parent, name) = self.parent_and_name(path).await?;
             self.forget_all();
-            self.inner
+            let created = self
+                .inner
                 .state
                 .store
                 .create_folder(
@@ -365,9 +388,15 @@ impl DavFileSystem for SatchelFs {
                     name,
                     OnConflict::Fail,
                 )
-                .await
-                .map(drop)
-                .map_err(fs_error)
+                .await;
+            match created {
+                Ok(_) => Ok(()),
+                Err(satchel_meta::StoreError::NameConflict(_)) => {
+                    self.await_visible(path).await;
+                    Err(FsError::Exists)
+                }
+                Err(error) => Err(fs_error(error)),
+            }
         })
     }
 

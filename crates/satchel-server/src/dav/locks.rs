@@ -69,9 +69,9 @@ impl DbLocks {
             path: Box::new(path),
             principal: record.principal.clone(),
             owner,
-            timeout_at: record.expires_at.map(|at| {
-                UNIX_EPOCH + Duration::from_micros(u64::try_from(at).unwrap_or(0))
-            }),
+            timeout_at: record
+                .expires_at
+                .map(|at| UNIX_EPOCH + Duration::from_micros(u64::try_from(at).unwrap_or(0))),
             timeout: record
                 .timeout_us
                 .map(|t| Duration::from_micros(u64::try_from(t).unwrap_or(0))),

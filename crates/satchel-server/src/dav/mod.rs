@@ -39,7 +39,16 @@ pub const DAV_ROOT: &str = "/dav";
 
 /// Methods that change something; a `read_only` app password may use none of them.
 const WRITE_METHODS: &[&str] = &[
-    "PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", "POST",
+    "PUT",
+    "DELETE",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "PROPPATCH",
+    "LOCK",
+    "UNLOCK",
+    "PATCH",
+    "POST",
 ];
 
 /// Every request under `/dav`.
@@ -92,8 +101,14 @@ async fn serve(state: AppState, basic: BasicActor, request: Request) -> ApiResul
         return Ok(finite_depth_required());
     }
     if (method == Method::GET || method == Method::HEAD)
-        && let Some(response) =
-            download(&state, &basic, &prefix, request.uri().path(), request.headers()).await?
+        && let Some(response) = download(
+            &state,
+            &basic,
+            &prefix,
+            request.uri().path(),
+            request.headers(),
+        )
+        .await?
     {
         return Ok(response);
     }
@@ -210,7 +225,10 @@ async fn download(
         return Ok(None);
     }
     if not_modified_since(headers, node.modified_at) {
-        let etag = format!("\"{}\"", node.sha256.map(|s| s.to_hex()).unwrap_or_default());
+        let etag = format!(
+            "\"{}\"",
+            node.sha256.map(|s| s.to_hex()).unwrap_or_default()
+        );
         return Ok(Some(
             Response::builder()
                 .status(StatusCode::NOT_MODIFIED)
@@ -223,8 +241,7 @@ async fn download(
         .store
         .version_content(&basic.actor, NodeRef::Id(node.id), None)
         .await?;
-    let mut response =
-        crate::files::content::serve_content(state, content, headers, false)?;
+    let mut response = crate::files::content::serve_content(state, content, headers, false)?;
     if let Ok(value) = HeaderValue::from_str(&httpdate(node.modified_at)) {
         response.headers_mut().insert(header::LAST_MODIFIED, value);
     }

@@ -52,7 +52,10 @@ async fn an_app_password_signs_in_to_webdav_until_it_is_revoked() {
     let made = app_password(&app, &ana, "rclone on the laptop", None).await;
     assert_eq!(made["scope"], "full");
     assert_eq!(made["name"], "rclone on the laptop");
-    let secret = made["password"].as_str().expect("the secret, once").to_owned();
+    let secret = made["password"]
+        .as_str()
+        .expect("the secret, once")
+        .to_owned();
     assert!(secret.len() >= 32);
 
     let listed = expect_json(app.get(&ana, "/api/v1/app-passwords").await, StatusCode::OK).await;
@@ -72,7 +75,12 @@ async fn an_app_password_signs_in_to_webdav_until_it_is_revoked() {
     // Another account cannot see or revoke it.
     let bob = app.user("bob@example.org").await;
     let path = format!("/api/v1/app-passwords/{}", id_of(&made));
-    expect_problem(app.delete(&bob, &path).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_problem(
+        app.delete(&bob, &path).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let theirs = expect_json(app.get(&bob, "/api/v1/app-passwords").await, StatusCode::OK).await;
     assert_eq!(theirs["entries"], json!([]));
     // Nor sign in as bob with it.
@@ -81,7 +89,10 @@ async fn an_app_password_signs_in_to_webdav_until_it_is_revoked() {
         StatusCode::UNAUTHORIZED
     );
 
-    assert_eq!(app.delete(&ana, &path).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&ana, &path).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let refused = dav(&app, EMAIL, &secret, "PROPFIND", "/dav/")
         .header("depth", "0")
         .send()
@@ -90,14 +101,20 @@ async fn an_app_password_signs_in_to_webdav_until_it_is_revoked() {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
     assert!(challenge.starts_with("Basic "), "{challenge}");
-    expect_problem(app.delete(&ana, &path).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_problem(
+        app.delete(&ana, &path).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_read_only_app_password_reads_but_every_write_is_refused() {
     let app = TestApp::spawn().await;
     let ana = app.user(EMAIL).await;
-    app.upload(&ana, "root", "notes.txt", b"kept".to_vec()).await;
+    app.upload(&ana, "root", "notes.txt", b"kept".to_vec())
+        .await;
     let made = app_password(&app, &ana, "phone", Some("read_only")).await;
     assert_eq!(made["scope"], "read_only");
     let secret = made["password"].as_str().unwrap();

@@ -25,7 +25,10 @@ async fn text(request: reqwest::RequestBuilder) -> (StatusCode, String) {
 /// The API's view of the node at `path`.
 async fn node(app: &TestApp, user: &crate::helpers::User, path: &str) -> Value {
     let response = app
-        .get(user, &format!("/api/v1/nodes/by-path?path={}", urlencode(path)))
+        .get(
+            user,
+            &format!("/api/v1/nodes/by-path?path={}", urlencode(path)),
+        )
         .await;
     expect_json(response, StatusCode::OK).await
 }
@@ -60,7 +63,10 @@ async fn webdav_methods_answer_with_rfc_4918_status_codes() {
     assert_eq!(options.headers()["dav"], "1, 2");
     assert_eq!(options.headers()["ms-author-via"], "DAV");
 
-    assert_eq!(status(ana(&app, "MKCOL", "/dav/a")).await, StatusCode::CREATED);
+    assert_eq!(
+        status(ana(&app, "MKCOL", "/dav/a")).await,
+        StatusCode::CREATED
+    );
     assert_eq!(
         status(ana(&app, "MKCOL", "/dav/a")).await,
         StatusCode::METHOD_NOT_ALLOWED
@@ -127,10 +133,14 @@ async fn webdav_methods_answer_with_rfc_4918_status_codes() {
     assert_eq!(status(malformed).await, StatusCode::BAD_REQUEST);
 
     // COPY and MOVE with Overwrite and a percent-encoded Destination.
-    let copy = ana(&app, "COPY", "/dav/a/f.bin")
-        .header("destination", app.url("/dav/a/copy%20%231.bin"));
+    let copy =
+        ana(&app, "COPY", "/dav/a/f.bin").header("destination", app.url("/dav/a/copy%20%231.bin"));
     assert_eq!(status(copy).await, StatusCode::CREATED);
-    assert!(app.names(&user, &id_of(&node(&app, &user, "/a").await)).await.contains(&"copy #1.bin".to_owned()));
+    assert!(
+        app.names(&user, &id_of(&node(&app, &user, "/a").await))
+            .await
+            .contains(&"copy #1.bin".to_owned())
+    );
     let refused = ana(&app, "COPY", "/dav/a/f.bin")
         .header("destination", app.url("/dav/a/copy%20%231.bin"))
         .header("overwrite", "F");
@@ -204,9 +214,11 @@ async fn dead_properties_follow_a_move_and_survive_a_restart() {
     );
     let patched = ana(&first, "PROPPATCH", "/dav/doc.txt").body(PROPPATCH);
     assert_eq!(status(patched).await, StatusCode::MULTI_STATUS);
-    let moved = ana(&first, "MOVE", "/dav/doc.txt").header("destination", first.url("/dav/kept.txt"));
+    let moved =
+        ana(&first, "MOVE", "/dav/doc.txt").header("destination", first.url("/dav/kept.txt"));
     assert_eq!(status(moved).await, StatusCode::CREATED);
-    let copied = ana(&first, "COPY", "/dav/kept.txt").header("destination", first.url("/dav/twin.txt"));
+    let copied =
+        ana(&first, "COPY", "/dav/kept.txt").header("destination", first.url("/dav/twin.txt"));
     assert_eq!(status(copied).await, StatusCode::CREATED);
 
     let config = first.state.config.clone();
@@ -237,7 +249,11 @@ async fn locks_hold_across_two_servers_sharing_a_database() {
     let one = TestApp::spawn().await;
     one.user(EMAIL).await;
     let config = one.state.config.clone();
-    let (database, data, blobs) = (config.database.clone(), config.data.clone(), config.blobs.clone());
+    let (database, data, blobs) = (
+        config.database.clone(),
+        config.data.clone(),
+        config.blobs.clone(),
+    );
     let two = TestApp::spawn_with(move |c| {
         c.database = database;
         c.data = data;
@@ -285,7 +301,8 @@ async fn locks_hold_across_two_servers_sharing_a_database() {
         .body("v2");
     assert_eq!(status(with_token).await, StatusCode::NO_CONTENT);
     // Unlocked on the second server, the first writes freely.
-    let unlocked = ana(&two, "UNLOCK", "/dav/shared.txt").header("lock-token", format!("<{token}>"));
+    let unlocked =
+        ana(&two, "UNLOCK", "/dav/shared.txt").header("lock-token", format!("<{token}>"));
     assert_eq!(status(unlocked).await, StatusCode::NO_CONTENT);
     assert_eq!(
         status(ana(&one, "PUT", "/dav/shared.txt").body("v3")).await,
@@ -309,7 +326,8 @@ async fn a_view_member_sees_a_shared_folder_and_cannot_change_it() {
         )
         .await;
     expect_json(shared, StatusCode::CREATED).await;
-    let bob = |method: &str, path: &str| dav(&app, "bob@example.org", ACCOUNT_PASSWORD, method, path);
+    let bob =
+        |method: &str, path: &str| dav(&app, "bob@example.org", ACCOUNT_PASSWORD, method, path);
 
     let (listed, body) = text(
         bob("PROPFIND", "/dav/Team/")
@@ -339,7 +357,8 @@ async fn a_view_member_sees_a_shared_folder_and_cannot_change_it() {
         );
     }
     assert_eq!(
-        app.download(&owner, &id_of(&node(&app, &owner, "/Team/plan.txt").await)).await,
+        app.download(&owner, &id_of(&node(&app, &owner, "/Team/plan.txt").await))
+            .await,
         b"the plan"
     );
     // And the member's own tree stays theirs: the same path of another account is not reachable.
