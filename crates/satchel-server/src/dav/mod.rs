@@ -162,7 +162,8 @@ async fn prefix_of(state: &AppState, basic: &BasicActor, path: &str) -> ApiResul
     if satchel_meta::email_key(&email) != satchel_meta::email_key(&user.email) {
         return Err(ApiError::new(ProblemCode::NotFound, "no such account here"));
     }
-    Ok(format!("/dav/files/{segment}"))
+    // Paths are compared decoded (`%40` and `@` are the same segment).
+    Ok(format!("/dav/files/{email}"))
 }
 
 /// Whether a PROPFIND asks for the whole subtree (`infinity`, or no `Depth` at all).
