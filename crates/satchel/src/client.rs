@@ -621,7 +621,7 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
                 share.mount_name, share.member_email
             );
         }
-        ClientCommand::AppPassword(command) => app_password(&client, command).await?,
+        ClientCommand::AppPassword(command) => app_password(client, command).await?,
         ClientCommand::Login { .. }
         | ClientCommand::Logout
         | ClientCommand::Sync { .. }

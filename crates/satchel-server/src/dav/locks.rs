@@ -150,8 +150,7 @@ fn unheld<'a>(
     tokens: &[String],
 ) -> Option<&'a DavLockRecord> {
     let held = |lock: &DavLockRecord| {
-        tokens.iter().any(|t| *t == lock.token)
-            && (ignore_principal || principal == lock.principal.as_deref())
+        tokens.contains(&lock.token) && (ignore_principal || principal == lock.principal.as_deref())
     };
     let above: Vec<&DavLockRecord> = locks.iter().filter(|l| applies(l, path)).collect();
     let holds_one = above.iter().any(|l| held(l));
@@ -203,7 +202,7 @@ impl DavLockSystem for DbLocks {
                 .store
                 .place_dav_lock(self.user_id, |locks| {
                     match conflict(locks, &path, shared, deep) {
-                        Some(held) => Err(held.clone()),
+                        Some(held) => Err(Box::new(held.clone())),
                         None => Ok(record.clone()),
                     }
                 })
