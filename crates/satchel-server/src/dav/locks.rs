@@ -7,6 +7,7 @@
 //! per account, by path in that account's view of its tree (percent-encoded, no trailing slash),
 //! and lapse at their timeout.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dav_server::davpath::DavPath;
@@ -21,6 +22,9 @@ pub struct DbLocks {
     store: Store,
     user_id: Uuid,
     prefix: String,
+    /// The account's locks as read for `lockdiscovery` in this request (a PROPFIND asks once per
+    /// entry); checks before writes always read afresh.
+    discovered: Arc<Mutex<Option<Vec<DavLockRecord>>>>,
 }
 
 /// The key a path is stored under.
@@ -52,6 +56,7 @@ impl DbLocks {
             store,
             user_id,
             prefix,
+            discovered: Arc::default(),
         }
     }
 
@@ -78,6 +83,11 @@ impl DbLocks {
             shared: record.shared,
             deep: record.deep,
         }
+    }
+
+    /// Forgets the locks read for `lockdiscovery`: this request changes them.
+    fn forget(&self) {
+        *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     async fn live(&self) -> Vec<DavLockRecord> {
@@ -198,6 +208,7 @@ impl DavLockSystem for DbLocks {
             expires_at: timeout.map(|t| now.saturating_add(micros(t))),
         };
         Box::pin(async move {
+            self.forget();
             let placed = self
                 .store
                 .place_dav_lock(self.user_id, |locks| {
@@ -223,6 +234,7 @@ impl DavLockSystem for DbLocks {
         let path = key(path);
         let token = token.to_owned();
         Box::pin(async move {
+            self.forget();
             let locks = self.live().await;
             let found = locks
                 .iter()
@@ -246,6 +258,7 @@ impl DavLockSystem for DbLocks {
         let path = key(path);
         let token = token.to_owned();
         Box::pin(async move {
+            self.forget();
             let locks = self.live().await;
             if !locks
                 .iter()
@@ -311,8 +324,21 @@ impl DavLockSystem for DbLocks {
     fn discover(&self, path: &DavPath) -> LsFuture<'_, Vec<DavLock>> {
         let path = key(path);
         Box::pin(async move {
-            self.live()
-                .await
+            let known = self
+                .discovered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let locks = match known {
+                Some(locks) => locks,
+                None => {
+                    let locks = self.live().await;
+                    *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(locks.clone());
+                    locks
+                }
+            };
+            locks
                 .iter()
                 .filter(|l| covers(&l.path, &path))
                 .map(|l| self.to_dav(l))
@@ -323,6 +349,7 @@ impl DavLockSystem for DbLocks {
     fn delete(&self, path: &DavPath) -> LsFuture<'_, Result<(), ()>> {
         let path = key(path);
         Box::pin(async move {
+            self.forget();
             let tokens: Vec<String> = self
                 .live()
                 .await
