@@ -43,7 +43,8 @@ fail() {
 
 echo "--- litmus"
 curl -sf -o /dev/null -X MKCOL -u "$EMAIL:$APP_PASSWORD" "$BASE/dav/litmus/"
-if ! litmus "$BASE/dav/litmus/" "$EMAIL" "$APP_PASSWORD" >"$WORK/litmus.log" 2>&1; then
+# litmus writes debug.log and child.log where it runs: in the work folder, not the checkout.
+if ! (cd "$WORK" && litmus "$BASE/dav/litmus/" "$EMAIL" "$APP_PASSWORD") >"$WORK/litmus.log" 2>&1; then
     fail "litmus exited with an error"
 fi
 grep -E "summary for|FAIL|SKIPPED|WARNING" "$WORK/litmus.log" || true
