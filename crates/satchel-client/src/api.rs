@@ -433,6 +433,27 @@ impl Client {
         self.send(|http| http.delete(&url)).await.map(drop)
     }
 
+    /// Makes an app password (its secret is in this answer only).
+    pub async fn create_app_password(
+        &self,
+        request: &satchel_proto::CreateAppPassword,
+    ) -> Result<satchel_proto::AppPasswordCreated, ClientError> {
+        let url = self.url("/api/v1/app-passwords");
+        self.json(|http| http.post(&url).json(request)).await
+    }
+
+    /// The account's app passwords.
+    pub async fn app_passwords(&self) -> Result<Vec<satchel_proto::AppPasswordInfo>, ClientError> {
+        let page: Page<satchel_proto::AppPasswordInfo> = self.get("/api/v1/app-passwords").await?;
+        Ok(page.entries)
+    }
+
+    /// Revokes an app password.
+    pub async fn revoke_app_password(&self, id: Uuid) -> Result<(), ClientError> {
+        let url = self.url(&format!("/api/v1/app-passwords/{id}"));
+        self.send(|http| http.delete(&url)).await.map(drop)
+    }
+
     /// Shares a folder with another account.
     pub async fn create_share(
         &self,

@@ -67,6 +67,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "name_keys", "0008_name_keys", Some(Fixup::NameKeys)),
     migration!(9, "refresh_grace", "0009_refresh_grace"),
     migration!(12, "admins", "0012_admins"),
+    migration!(13, "dav", "0013_dav"),
     migration!(19, "tus", "0019_tus"),
 ];
 

@@ -15,7 +15,9 @@
 //! - `users.used_bytes` counts the current version of every file not purged, trash included.
 
 mod accounts;
+mod app_passwords;
 mod cursor;
+mod dav;
 mod db;
 mod download_urls;
 mod error;
@@ -38,7 +40,9 @@ mod uploads;
 mod versions;
 
 pub use accounts::{Actor, NewUser, SessionRecord, UserRecord, email_key};
+pub use app_passwords::{AppPasswordRecord, NewAppPassword};
 pub use cursor::Cursor;
+pub use dav::{DavLockRecord, DeadProp};
 pub use db::{Backend, Publisher, Store, create_postgres_database};
 pub use download_urls::{DownloadUrlRecord, UrlGrant, UrlState};
 pub use error::StoreError;

@@ -259,3 +259,53 @@ pub struct CommitUpload {
     #[serde(default)]
     pub modified_at: Option<DateTime<Utc>>,
 }
+
+/// What an app password may do: everything its account may (`full`), or only read (`read_only`:
+/// every write through it answers `403 read_only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppPasswordScope {
+    #[default]
+    Full,
+    ReadOnly,
+}
+
+impl AppPasswordScope {
+    /// The scope's name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppPasswordScope::Full => "full",
+            AppPasswordScope::ReadOnly => "read_only",
+        }
+    }
+}
+
+/// `POST /api/v1/app-passwords`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateAppPassword {
+    pub name: String,
+    #[serde(default)]
+    pub scope: Option<AppPasswordScope>,
+}
+
+/// An app password just made: the only answer that ever carries `password`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppPasswordCreated {
+    pub id: Uuid,
+    pub name: String,
+    pub password: String,
+    pub scope: AppPasswordScope,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An app password as listed (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppPasswordInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: AppPasswordScope,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of the last use.
+    pub last_used_from: Option<String>,
+}

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod config;
 pub mod connections;
+pub mod dav;
 pub mod error;
 pub mod files;
 pub mod http;

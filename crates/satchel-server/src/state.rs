@@ -35,6 +35,8 @@ pub struct AppState {
     pub verifier: Arc<crate::files::verify::Verifier>,
     /// Running whole-file hashes of tus uploads (see `files/tus.rs`).
     pub tus_hashes: Arc<crate::files::tus::TusHashes>,
+    /// HTTP Basic credentials verified lately (see `accounts/app_passwords.rs`).
+    pub basic_cache: Arc<crate::accounts::app_passwords::BasicCache>,
     /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
     /// alone.
     pub front: Option<axum::Router>,
@@ -114,6 +116,7 @@ impl AppState {
             actor_cache,
             verifier: Arc::default(),
             tus_hashes: Arc::default(),
+            basic_cache: Arc::default(),
             front: None,
         })
     }

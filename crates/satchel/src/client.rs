@@ -15,6 +15,7 @@ use satchel_client::{
     Client, ClientError, Credentials, Destination, LocalIndex, Progress, download_file, upload_file,
 };
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, OnConflict, PatchNode, ProblemCode};
+use uuid::Uuid;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -143,6 +144,30 @@ pub enum ClientCommand {
     },
     /// Delete a public link (by its id or URL), or end a share with an account (by its id).
     Unshare { link: String },
+    /// Passwords for other clients (WebDAV drives, rclone, tus uploaders): sign in there with
+    /// your email and one of these.
+    #[command(subcommand)]
+    AppPassword(AppPasswordCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppPasswordCommand {
+    /// Make one and print it (it is shown only this once).
+    Create {
+        name: String,
+        /// It can read but not change anything.
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List them, with when and from where each was last used.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one by its id: it stops working at once.
+    Revoke { id: Uuid },
 }
 
 /// Small files uploaded at once by `put`: each is one request that mostly waits for the server's
@@ -607,6 +632,7 @@ async fn other(client: &Client, command: ClientCommand) -> anyhow::Result<()> {
                 share.mount_name, share.member_email
             );
         }
+        ClientCommand::AppPassword(command) => app_password(client, command).await?,
         ClientCommand::Login { .. }
         | ClientCommand::Logout
         | ClientCommand::Sync { .. }
@@ -822,5 +848,51 @@ async fn get(client: &Client, remote: &str, local: &Path) -> anyhow::Result<()> 
         seconds,
         human((total as f64 / seconds.max(0.001)) as u64)
     );
+    Ok(())
+}
+
+async fn app_password(client: &Client, command: AppPasswordCommand) -> anyhow::Result<()> {
+    match command {
+        AppPasswordCommand::Create {
+            name,
+            read_only,
+            json,
+        } => {
+            let scope = read_only.then_some(satchel_proto::AppPasswordScope::ReadOnly);
+            let made = client
+                .create_app_password(&satchel_proto::CreateAppPassword { name, scope })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&made)?);
+            } else {
+                println!("{}", made.password);
+                eprintln!(
+                    "app password {:?} ({}, id {}): shown only now",
+                    made.name,
+                    made.scope.as_str(),
+                    made.id
+                );
+            }
+        }
+        AppPasswordCommand::List { json } => {
+            let all = client.app_passwords().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                for one in all {
+                    let used = match (one.last_used_at, &one.last_used_from) {
+                        (Some(at), Some(from)) => format!("last used {at} from {from}"),
+                        (Some(at), None) => format!("last used {at}"),
+                        _ => "never used".to_owned(),
+                    };
+                    println!("{}  {}  ({}, {used})", one.id, one.name, one.scope.as_str());
+                }
+            }
+        }
+        AppPasswordCommand::Revoke { id } => {
+            client.revoke_app_password(id).await?;
+            println!("revoked {id}");
+        }
+    }
     Ok(())
 }

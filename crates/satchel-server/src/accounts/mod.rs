@@ -1,6 +1,7 @@
 //! Accounts and sessions: register, login, token refresh with rotation, logout, `me`, devices.
 
 pub mod admin;
+pub mod app_passwords;
 pub mod browser;
 pub mod limiter;
 pub mod password;

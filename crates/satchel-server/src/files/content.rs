@@ -102,7 +102,7 @@ async fn room(state: &AppState, actor: &Actor, at: NodeRef, freed: u64) -> ApiRe
 }
 
 /// [`room`] for a named write into `parent`, counting back the file it would replace.
-async fn room_for_name(
+pub(crate) async fn room_for_name(
     state: &AppState,
     actor: &Actor,
     parent: NodeRef,

@@ -45,6 +45,8 @@ use uuid::Uuid;
 use super::content::mime_for;
 use super::ingest::store_chunk;
 use crate::error::{ApiError, ApiResult};
+use crate::accounts::app_passwords::basic_auth;
+use crate::http::client_addr::ClientAddr;
 use crate::http::extract::Authed;
 use crate::state::AppState;
 
@@ -136,6 +138,36 @@ impl TusHashes {
     }
 }
 
+/// Who is uploading: a bearer access token, or HTTP Basic (email and an app password or the
+/// account password, counted by the login throttle like WebDAV's). A `read_only` app password
+/// may look at an upload (`HEAD`) but not create, send or end one.
+struct Uploader(Actor);
+
+impl axum::extract::FromRequestParts<AppState> for Uploader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> ApiResult<Self> {
+        if crate::http::extract::bearer(&parts.headers).is_some() {
+            let Authed(actor) = Authed::from_request_parts(parts, state).await?;
+            return Ok(Uploader(actor));
+        }
+        let ClientAddr(address) = ClientAddr::from_request_parts(parts, state).await?;
+        let basic = basic_auth(state, &parts.headers, address).await?;
+        if basic.scope == satchel_proto::AppPasswordScope::ReadOnly
+            && parts.method != axum::http::Method::HEAD
+        {
+            return Err(ApiError::new(
+                ProblemCode::ReadOnly,
+                "a read-only app password cannot upload",
+            ));
+        }
+        Ok(Uploader(basic.actor))
+    }
+}
+
 /// `OPTIONS`: what this server speaks (no authentication needed).
 async fn options() -> Response {
     (
@@ -154,7 +186,7 @@ async fn options() -> Response {
 /// (`creation-with-upload`).
 async fn create(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Uploader(actor): Uploader,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -221,7 +253,7 @@ async fn create(
 /// `HEAD`: where an upload stands.
 async fn status(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Uploader(actor): Uploader,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -245,7 +277,7 @@ async fn status(
 /// `PATCH`: the next bytes, at the offset the upload stands at.
 async fn append(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Uploader(actor): Uploader,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -278,7 +310,7 @@ async fn append(
 /// `DELETE` (`termination`): abandons an unfinished upload; its chunks go to the collector.
 async fn terminate(
     State(state): State<AppState>,
-    Authed(actor): Authed,
+    Uploader(actor): Uploader,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {

@@ -68,6 +68,11 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::admin::patch_user))
         .routes(routes!(accounts::admin::reset_password))
         .routes(routes!(accounts::admin::stats))
+        .routes(routes!(
+            accounts::app_passwords::create_app_password,
+            accounts::app_passwords::list_app_passwords
+        ))
+        .routes(routes!(accounts::app_passwords::revoke_app_password))
         .routes(routes!(accounts::browser::web_login))
         .routes(routes!(accounts::browser::web_refresh))
         .routes(routes!(accounts::browser::web_logout))
@@ -137,6 +142,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
         .merge(public_links())
         .merge(files::tus::router())
+        .merge(dav())
         .with_state(state)
         .merge(front)
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })
@@ -156,6 +162,16 @@ fn public_links() -> axum::Router<AppState> {
             "/s/{token}/{*path}",
             get(public::get_in_link).put(public::put_to_link),
         )
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// `/dav/…`: WebDAV (outside the OpenAPI document: its methods and bodies are RFC 4918's).
+fn dav() -> axum::Router<AppState> {
+    use axum::routing::any;
+    axum::Router::new()
+        .route("/dav", any(crate::dav::handle))
+        .route("/dav/", any(crate::dav::handle))
+        .route("/dav/{*path}", any(crate::dav::handle))
         .layer(DefaultBodyLimit::disable())
 }
 

@@ -4,9 +4,11 @@
 
 mod accounts;
 mod admin;
+mod app_passwords;
 mod bad_input;
 mod concurrency;
 mod content;
+mod dav;
 mod folders;
 mod gc;
 mod helpers;

@@ -353,3 +353,51 @@ async fn an_upload_begun_on_one_server_is_finished_on_another() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(header(&response, "satchel-node-id"), node);
 }
+
+#[tokio::test]
+async fn app_passwords_sign_in_and_a_read_only_one_cannot_upload() {
+    let app = TestApp::spawn().await;
+    let user = app.user("tus@example.com").await;
+    let mut passwords = Vec::new();
+    for scope in ["full", "read_only"] {
+        let made = app
+            .post(&user, "/api/v1/app-passwords", serde_json::json!({"name": scope, "scope": scope}))
+            .await;
+        let made = expect_json(made, StatusCode::CREATED).await;
+        passwords.push(made["password"].as_str().expect("password").to_owned());
+    }
+    let basic = |password: &str, method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .basic_auth("tus@example.com", Some(password))
+            .header("tus-resumable", "1.0.0")
+    };
+    let bytes = noise(5000, 11);
+    let response = basic(&passwords[0], Method::POST, "/api/v1/tus/")
+        .header("upload-length", bytes.len().to_string())
+        .header("upload-metadata", format!("filename {}", b64(b"basic.bin")))
+        .header("content-type", STREAM)
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let node = header(&response, "satchel-node-id");
+    assert_eq!(app.download(&user, &node).await, bytes);
+
+    let response = basic(&passwords[1], Method::POST, "/api/v1/tus/")
+        .header("upload-length", "10")
+        .header("upload-metadata", format!("filename {}", b64(b"no.bin")))
+        .send()
+        .await
+        .expect("request");
+    expect_problem(response, StatusCode::FORBIDDEN, "read_only").await;
+    let response = basic("wrong-password", Method::POST, "/api/v1/tus/")
+        .header("upload-length", "10")
+        .header("upload-metadata", format!("filename {}", b64(b"no.bin")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.names(&user, "root").await, ["basic.bin"]);
+}
