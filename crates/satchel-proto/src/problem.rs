@@ -33,6 +33,8 @@ pub enum ProblemCode {
     CrossSiteRequest,
     // 404
     NotFound,
+    // 405
+    MethodNotAllowed,
     // 409
     NameConflict,
     EmailTaken,
@@ -57,6 +59,10 @@ pub enum ProblemCode {
     UrlRevoked,
     // 408
     RequestTimeout,
+    // 414
+    UriTooLong,
+    // 431
+    HeadersTooLarge,
     // 412
     RevMismatch,
     // 413
@@ -87,12 +93,15 @@ impl ProblemCode {
                 403
             }
             NotFound => 404,
+            MethodNotAllowed => 405,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
             | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
             | UrlExpired | UrlRevoked => 410,
             RequestTimeout => 408,
+            UriTooLong => 414,
+            HeadersTooLarge => 431,
             RevMismatch => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             RangeNotSatisfiable => 416,
@@ -143,6 +152,9 @@ impl ProblemCode {
             AccountDisabled => "Account disabled",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",
+            MethodNotAllowed => "Method not allowed (the Allow header lists those that are)",
+            UriTooLong => "The request's URI is too long",
+            HeadersTooLarge => "The request's headers are too large",
             NameConflict => "A node with this name already exists",
             EmailTaken => "Email already registered",
             Cycle => "A folder cannot move into itself",

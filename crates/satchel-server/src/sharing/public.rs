@@ -10,12 +10,12 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use satchel_meta::{Actor, ContentTarget, LinkAccess, LinkPermission, LinkRecord, WriteMode};
-use satchel_proto::{Node, NodeKind, NodeName, NodeRef, ProblemCode};
+use satchel_proto::{Node, NodeKind, NodeName, NodeRef, Problem, ProblemCode};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::password;
@@ -25,18 +25,63 @@ use crate::error::{ApiError, ApiResult};
 use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
 use crate::http::client_addr::ClientAddr;
-use crate::http::extract::NamePath;
+use crate::http::extract::{ApiMultipart, ApiPath, ApiQuery, NamePath};
 use crate::state::AppState;
 
 /// `?download=zip` for a folder as one archive, and listing pages.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PublicParams {
+    /// `zip`: a folder as one archive.
+    #[param(value_type = Option<ZipDownload>)]
     pub download: Option<String>,
+    /// Where to continue a folder's listing: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
+/// The form of an upload through a link (for the document; the handler reads it as a stream).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LinkUploadForm {
+    /// The file; its filename is the name it is stored under.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+}
+
+/// The values of `?download=`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ZipDownload {
+    Zip,
+}
+
+/// What an upload-only link shows: the folder's name, never its contents.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UploadLinkInfo {
+    pub name: String,
+    /// Always `true`.
+    pub upload_only: bool,
+}
+
+/// The receipt of an upload through a link: the name it was stored under, and its size.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UploadReceipt {
+    pub name: String,
+    pub size: Option<u64>,
+}
+
+/// The JSON a link's own page answers: a folder's listing, or what an upload link is (for the
+/// document; the handlers answer one or the other).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PublicPage {
+    Folder(PublicFolder),
+    UploadLink(UploadLinkInfo),
+}
+
 /// A folder as a link shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicFolder {
     pub name: String,
     pub entries: Vec<PublicEntry>,
@@ -44,7 +89,7 @@ pub struct PublicFolder {
 }
 
 /// One entry of a shared folder: no ids, nothing of the owner's tree around it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicEntry {
     pub name: String,
     pub kind: NodeKind,
@@ -244,9 +289,11 @@ async fn show(
         if !path.is_empty() {
             return Err(ApiError::bare(ProblemCode::NotFound));
         }
-        return Ok(
-            Json(serde_json::json!({"name": visit.node.name, "upload_only": true})).into_response(),
-        );
+        let info = UploadLinkInfo {
+            name: visit.node.name.clone(),
+            upload_only: true,
+        };
+        return Ok(Json(info).into_response());
     }
     let mut node = visit.node.clone();
     for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -273,11 +320,21 @@ async fn show(
 }
 
 /// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is.
+#[utoipa::path(get, path = "/s/{token}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"), PublicParams, ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    responses((status = 200, description = "a file's bytes, a folder's listing (or zip), or what an upload link is",
+            content((Vec<u8> = "*/*"), (PublicPage = "application/json"),
+                (Vec<u8> = "application/zip"))),
+        (status = 206, description = "a range of a file"), (status = 304, description = "not modified"),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn get_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    Path(token): Path<String>,
-    Query(params): Query<PublicParams>,
+    ApiPath(token): ApiPath<String>,
+    ApiQuery(params): ApiQuery<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
     visit(
@@ -292,11 +349,21 @@ pub async fn get_link(
 }
 
 /// `GET /s/{token}/{path}`: a file or folder inside a shared folder.
+#[utoipa::path(get, path = "/s/{token}/{path}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"),
+        ("path" = String, Path, description = "names inside the shared folder, `/`-separated"), PublicParams, ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    responses((status = 200, description = "a file's bytes, or a folder's listing (or zip)",
+            content((Vec<u8> = "*/*"), (PublicFolder = "application/json"), (Vec<u8> = "application/zip"))),
+        (status = 206, description = "a range of a file"), (status = 304, description = "not modified"),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn get_in_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     NamePath((token, path)): NamePath<(String, String)>,
-    Query(params): Query<PublicParams>,
+    ApiQuery(params): ApiQuery<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
     let what = format!("/{path}");
@@ -362,12 +429,26 @@ where
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"name": node.name, "size": node.size})),
+        Json(UploadReceipt {
+            name: node.name,
+            size: node.size,
+        }),
     )
         .into_response())
 }
 
 /// `PUT /s/{token}/{name}`: a raw upload to an upload-only link.
+#[utoipa::path(put, path = "/s/{token}/{path}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"),
+        ("path" = NodeName, Path, description = "the file's name"), ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = UploadReceipt, description = "stored under a free name"),
+        (status = 403, description = "read_only: not an upload link", body = Problem),
+        (status = 413, description = "payload_too_large (the link's limit), quota_exceeded", body = Problem),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn put_to_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -415,12 +496,22 @@ pub async fn put_to_link(
 }
 
 /// `POST /s/{token}`: a `multipart/form-data` upload (field `file`) to an upload-only link.
+#[utoipa::path(post, path = "/s/{token}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"), ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    request_body(content = LinkUploadForm, content_type = "multipart/form-data", description = "field `file` (its filename is the name)"),
+    responses((status = 201, body = UploadReceipt, description = "stored under a free name"),
+        (status = 403, description = "read_only: not an upload link", body = Problem),
+        (status = 413, description = "payload_too_large (the link's limit), quota_exceeded", body = Problem),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn post_to_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Response {
     let state = &state;
     visit(
