@@ -218,8 +218,15 @@ pub struct ChunkSpec {
 
 /// A byte count as the wire carries it: an int64 that is not negative (larger numbers are
 /// refused, not wrapped or taken as a huge request).
+/// [`int64`], when the field may be absent or null.
+pub fn option_int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "int64")] u64);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(value)| value))
+}
+
 /// JSON's `864.0` is the integer 864, as JSON Schema reads it.
-fn int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub fn int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
     let value = match (number.as_u64(), number.as_f64()) {
         (Some(value), _) => Some(value),

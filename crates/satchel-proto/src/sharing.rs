@@ -70,8 +70,10 @@ pub struct CreateLink {
     pub permission: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub password: Option<String>,
+    #[serde(default, deserialize_with = "crate::requests::option_int64")]
     pub max_downloads: Option<u64>,
     /// Largest file an upload link accepts, in bytes.
+    #[serde(default, deserialize_with = "crate::requests::option_int64")]
     pub max_upload_bytes: Option<u64>,
 }
 

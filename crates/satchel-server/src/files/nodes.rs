@@ -238,6 +238,8 @@ pub struct SearchParams {
     #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
     #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
+    /// Where to continue: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

@@ -52,6 +52,7 @@ fn mac(key: &[u8], id: Uuid) -> Hmac<Sha256> {
 #[serde(deny_unknown_fields)]
 pub struct DownloadUrlRequest {
     /// Seconds the URL works (default 3600, at most a week).
+    #[serde(default, deserialize_with = "satchel_proto::option_int64")]
     pub ttl_seconds: Option<u64>,
 }
 
