@@ -16,6 +16,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
 # schemathesis from PyPI into a venv of its own, only when that version is not there yet.
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
+    mkdir -p "$(dirname "$VENV")"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
