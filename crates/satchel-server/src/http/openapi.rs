@@ -44,7 +44,7 @@ pub struct ApiDoc;
         public::get_in_link,
         public::put_to_link
     ),
-    components(schemas(public::ZipDownload))
+    components(schemas(crate::sharing::public_wire::ZipDownload))
 )]
 struct PublicDoc;
 

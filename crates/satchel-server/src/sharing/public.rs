@@ -13,11 +13,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use satchel_meta::{Actor, ContentTarget, LinkAccess, LinkPermission, LinkRecord, WriteMode};
 use satchel_proto::{Node, NodeKind, NodeName, NodeRef, Problem, ProblemCode};
-use serde::{Deserialize, Serialize};
 
+pub use super::public_wire::{
+    LinkUploadForm, PublicEntry, PublicFolder, PublicPage, PublicParams, UploadLinkInfo,
+    UploadReceipt, ZipDownload,
+};
 use crate::accounts::password;
 use crate::accounts::throttle::refuse_longest;
 use crate::accounts::tokens::refresh_hash;
@@ -27,75 +30,6 @@ use crate::files::ingest::{Expectations, ingest};
 use crate::http::client_addr::ClientAddr;
 use crate::http::extract::{ApiMultipart, ApiPath, ApiQuery, NamePath};
 use crate::state::AppState;
-
-/// `?download=zip` for a folder as one archive, and listing pages.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PublicParams {
-    /// `zip`: a folder as one archive.
-    #[param(value_type = Option<ZipDownload>)]
-    pub download: Option<String>,
-    /// Where to continue a folder's listing: the previous page's `next_cursor`.
-    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
-    pub cursor: Option<String>,
-}
-
-/// The form of an upload through a link (for the document; the handler reads it as a stream).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct LinkUploadForm {
-    /// The file; its filename is the name it is stored under.
-    #[schema(format = Binary, value_type = String)]
-    file: Vec<u8>,
-}
-
-/// The values of `?download=`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ZipDownload {
-    Zip,
-}
-
-/// What an upload-only link shows: the folder's name, never its contents.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UploadLinkInfo {
-    pub name: String,
-    /// Always `true`.
-    pub upload_only: bool,
-}
-
-/// The receipt of an upload through a link: the name it was stored under, and its size.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UploadReceipt {
-    pub name: String,
-    pub size: Option<u64>,
-}
-
-/// The JSON a link's own page answers: a folder's listing, or what an upload link is (for the
-/// document; the handlers answer one or the other).
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum PublicPage {
-    Folder(PublicFolder),
-    UploadLink(UploadLinkInfo),
-}
-
-/// A folder as a link shows it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PublicFolder {
-    pub name: String,
-    pub entries: Vec<PublicEntry>,
-    pub next_cursor: Option<String>,
-}
-
-/// One entry of a shared folder: no ids, nothing of the owner's tree around it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PublicEntry {
-    pub name: String,
-    pub kind: NodeKind,
-    pub size: Option<u64>,
-    pub modified_at: DateTime<Utc>,
-}
 
 /// A link that passed its checks, with its maker acting (whose access it uses) and the node it
 /// reaches.
