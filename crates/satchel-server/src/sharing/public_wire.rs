@@ -10,11 +10,41 @@ use serde::{Deserialize, Serialize};
 #[into_params(parameter_in = Query)]
 pub struct PublicParams {
     /// `zip`: a folder as one archive.
+    #[serde(default, deserialize_with = "zip_only")]
     #[param(value_type = Option<ZipDownload>)]
     pub download: Option<String>,
     /// Where to continue a folder's listing: the previous page's `next_cursor`.
+    #[serde(default, deserialize_with = "cursor_text")]
     #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
+}
+
+/// `?download=` is `zip` or absent, whatever the link shows (a file ignores it, but is not sent
+/// nonsense quietly).
+fn zip_only<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) if text != "zip" => Err(serde::de::Error::custom(format!(
+            "`download` is `zip`, not {text:?}"
+        ))),
+        value => Ok(value),
+    }
+}
+
+/// `?cursor=` is what the server hands out: URL-safe base64, also where a file ignores it.
+fn cursor_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text)
+            if text.is_empty()
+                || !text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+        {
+            Err(serde::de::Error::custom("malformed cursor"))
+        }
+        value => Ok(value),
+    }
 }
 
 /// The form of an upload through a link (for the document; the handler reads it as a stream).
