@@ -7,6 +7,7 @@
 # run takes a few minutes and a failure reproduces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
 ST_VERSION=4.32.5
 VENV="${SATCHEL_ST_VENV:-$HOME/.cache/satchel-schemathesis}"
@@ -50,13 +51,15 @@ token() {
 }
 
 st() {
-    "$VENV/bin/st" --config-file .ci/schemathesis.toml --no-color run "$BASE/api/v1/openapi.json" \
+    # From the scratch folder: schemathesis keeps a cache in its working directory.
+    (cd "$WORK" && "$VENV/bin/st" --config-file "$ROOT/.ci/schemathesis.toml" --no-color \
+        run "$BASE/api/v1/openapi.json" \
         --checks all \
         --max-examples "$EXAMPLES" \
         --seed "$SEED" \
         --workers 1 \
         --request-timeout 30 \
-        --suppress-health-check all "$@"
+        --suppress-health-check all "$@")
 }
 
 status=0
