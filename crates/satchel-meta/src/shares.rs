@@ -148,7 +148,7 @@ pub(crate) async fn rename_mount(
     parent: Option<Uuid>,
     base_rev: Option<&str>,
     on_conflict: OnConflict,
-) -> Result<Node> {
+) -> Result<(Node, bool)> {
     let Some((_, mount)) = actor.mount_at(id) else {
         return Err(StoreError::NotFound);
     };
@@ -159,10 +159,9 @@ pub(crate) async fn rename_mount(
     let row = load(conn, actor, id).await?;
     row.check_rev(base_rev)?;
     let name = match name {
-        Some(name) => name,
-        None => {
-            NodeName::new(mount.name.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        }
+        Some(name) if name.as_str() != mount.name => name,
+        // The mount's own name: nothing changes, nothing is journaled.
+        _ => return Ok((mount_node(&row, &mount.name, actor.root_id), false)),
     };
     let name = claim_name(
         conn,
@@ -181,7 +180,7 @@ pub(crate) async fn rename_mount(
         .await?;
     let node = mount_node(&row, name.as_str(), actor.root_id);
     append(conn, actor.ns_id, seq, ChangeOp::Upsert, &node, false).await?;
-    Ok(node)
+    Ok((node, true))
 }
 
 impl Store {

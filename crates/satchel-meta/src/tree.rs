@@ -369,7 +369,11 @@ impl Store {
         let conn = w.conn();
         if actor.mount_at(id).is_some() {
             let parent = parent.map(|p| resolve(actor, p));
-            let node = rename_mount(conn, actor, id, name, parent, base_rev, on_conflict).await?;
+            let (node, changed) =
+                rename_mount(conn, actor, id, name, parent, base_rev, on_conflict).await?;
+            if !changed {
+                return Ok(node);
+            }
             w.commit().await?;
             self.announce_all(&[actor.ns_id]);
             return Ok(node);
@@ -392,6 +396,13 @@ impl Store {
             Some(target) => target.id,
             None => row.parent_id.ok_or(StoreError::RootImmutable)?,
         };
+        // Nothing to change (no fields, or the node's own name and folder): no new rev, no journal
+        // entry; dropping the transaction undoes the sequence number `lock` took.
+        if Some(parent_id) == row.parent_id
+            && name.as_ref().is_none_or(|name| name.as_str() == row.name)
+        {
+            return view(conn, &mut PathCache::of_actor(actor), actor, &row).await;
+        }
         // Where the node ends up: a shared folder's top stays in its owner's own tree; anything
         // else moves into the namespace of the folder it goes into.
         let mut destination = None;

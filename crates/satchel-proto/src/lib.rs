@@ -19,7 +19,8 @@ pub use node::{Change, ChangeOp, ChangesPage, ChunkInfo, Node, NodeKind, Page, V
 pub use problem::{Problem, ProblemCode};
 pub use requests::*;
 pub use sharing::{
-    CreateLink, CreateShare, DownloadUrlInfo, DownloadUrlState, LinkInfo, ShareInfo, UpdateShare,
+    CreateLink, CreateShare, DownloadUrlInfo, DownloadUrlState, LinkInfo, LinkPermissionName,
+    ShareInfo, SharePermissionName, UpdateShare,
 };
 pub use web::{ServerInfo, WebSession};
 

@@ -164,6 +164,9 @@ impl utoipa::PartialSchema for NodeName {
             .schema_type(utoipa::openapi::schema::Type::String)
             .min_length(Some(1))
             .max_length(Some(MAX_NAME_BYTES))
+            .pattern(Some(
+                "^[^/\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]+$",
+            ))
             .description(Some(
                 "1–255 bytes of UTF-8, no '/', no control or bidirectional formatting \
                  character (C0, DEL, C1, U+061C, U+200E–F, U+202A–E, U+2066–9), not '.' or '..'; \

@@ -37,6 +37,8 @@ pub enum ProblemCode {
     WrongCurrentPassword,
     // 404
     NotFound,
+    // 405
+    MethodNotAllowed,
     // 409
     NameConflict,
     EmailTaken,
@@ -63,6 +65,10 @@ pub enum ProblemCode {
     UrlRevoked,
     // 408
     RequestTimeout,
+    // 414
+    UriTooLong,
+    // 431
+    HeadersTooLarge,
     // 412
     RevMismatch,
     /// tus: a `Tus-Resumable` version this server does not speak.
@@ -98,12 +104,15 @@ impl ProblemCode {
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest
             | Forbidden | WrongCurrentPassword => 403,
             NotFound => 404,
+            MethodNotAllowed => 405,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | OffsetMismatch
             | SharedNesting | MountFixed => 409,
             CursorExpired | UploadExpired | LinkExpired | LinkDisabled | DownloadLimit
             | UrlExpired | UrlRevoked => 410,
             RequestTimeout => 408,
+            UriTooLong => 414,
+            HeadersTooLarge => 431,
             RevMismatch | UnsupportedVersion => 412,
             PayloadTooLarge | QuotaExceeded => 413,
             UnsupportedMediaType => 415,
@@ -158,6 +167,9 @@ impl ProblemCode {
             WrongCurrentPassword => "The current password does not match",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",
+            MethodNotAllowed => "Method not allowed (the Allow header lists those that are)",
+            UriTooLong => "The request's URI is too long",
+            HeadersTooLarge => "The request's headers are too large",
             NameConflict => "A node with this name already exists",
             EmailTaken => "Email already registered",
             Cycle => "A folder cannot move into itself",

@@ -17,6 +17,10 @@ pub enum NodeRef {
     Id(Uuid),
 }
 
+/// What a [`NodeRef`] looks like on the wire: `root` or a hyphenated UUID.
+pub const NODE_REF_PATTERN: &str =
+    "^(root|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$";
+
 /// The text was neither `root` nor a UUID.
 #[derive(Debug, thiserror::Error)]
 #[error("an id is a UUID or `root`")]
@@ -62,11 +66,25 @@ impl utoipa::PartialSchema for NodeRef {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some("a node UUID, or `root`"))
+            .pattern(Some(NODE_REF_PATTERN))
+            .examples([serde_json::json!("root")])
             .into()
     }
 }
 
 impl utoipa::ToSchema for NodeRef {}
+
+/// The values of an upload's `on_conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteModeName {
+    /// A new version of the file that has the name.
+    Version,
+    /// A free name: `name (1).ext`…
+    Rename,
+    /// `409 name_conflict`.
+    Fail,
+}
 
 /// What to do when a name is taken in the target folder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -82,7 +100,11 @@ pub enum OnConflict {
 /// `POST /api/v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    /// Something, `@`, a domain with a dot; no spaces.
+    #[schema(pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$", max_length = 254)]
     pub email: String,
+    /// At least 8 characters, not all the same (else `422 weak_password`).
+    #[schema(min_length = 8)]
     pub password: String,
 }
 
@@ -193,7 +215,35 @@ pub struct CursorEnvelope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChunkSpec {
     pub sha256: crate::Sha256,
+    #[serde(deserialize_with = "int64")]
     pub size: u64,
+}
+
+/// A byte count as the wire carries it: an int64 that is not negative (larger numbers are
+/// refused, not wrapped or taken as a huge request).
+/// [`int64`], when the field may be absent or null.
+pub fn option_int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "int64")] u64);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(value)| value))
+}
+
+/// JSON's `864.0` is the integer 864, as JSON Schema reads it.
+pub fn int64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let value = match (number.as_u64(), number.as_f64()) {
+        (Some(value), _) => Some(value),
+        (None, Some(value)) if value.fract() == 0.0 && (0.0..9.2e18).contains(&value) => {
+            Some(value as u64)
+        }
+        _ => None,
+    };
+    match value {
+        Some(value) if value <= i64::MAX as u64 => Ok(value),
+        _ => Err(serde::de::Error::custom(format!(
+            "{number} is not a byte count (a whole number from 0 to 2^63 - 1)"
+        ))),
+    }
 }
 
 /// `POST /api/v1/uploads`: open a chunked upload session.
@@ -202,6 +252,7 @@ pub struct InitUpload {
     pub parent_id: NodeRef,
     pub name: NodeName,
     /// Size of the whole file; the chunk sizes must add up to it.
+    #[serde(deserialize_with = "int64")]
     pub size: u64,
     /// SHA-256 of the whole file — here, or in the commit (the server never reads the bytes back
     /// to compute it).
@@ -218,6 +269,7 @@ pub struct InitUpload {
     pub base_rev: Option<String>,
     /// When the name is taken: `version` (default), `rename` or `fail`.
     #[serde(default)]
+    #[schema(value_type = Option<WriteModeName>)]
     pub on_conflict: Option<String>,
     /// Media type; guessed from the name when absent.
     #[serde(default)]

@@ -16,6 +16,7 @@ pub struct LinkInfo {
     pub url: String,
     pub node_id: Uuid,
     /// `view` or `upload`.
+    #[schema(value_type = LinkPermissionName)]
     pub permission: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub max_downloads: Option<u64>,
@@ -62,14 +63,17 @@ pub enum DownloadUrlState {
 #[serde(deny_unknown_fields)]
 pub struct CreateLink {
     /// A node id, or `root`.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::NodeRef)]
     pub node_id: String,
     /// `view` (default) or `upload` (folders only: visitors may add files, never list or read).
+    #[schema(value_type = Option<LinkPermissionName>)]
     pub permission: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub password: Option<String>,
+    #[serde(default, deserialize_with = "crate::requests::option_int64")]
     pub max_downloads: Option<u64>,
     /// Largest file an upload link accepts, in bytes.
+    #[serde(default, deserialize_with = "crate::requests::option_int64")]
     pub max_upload_bytes: Option<u64>,
 }
 
@@ -82,6 +86,7 @@ pub struct ShareInfo {
     pub owner_email: String,
     pub member_email: String,
     /// `view` or `edit`.
+    #[schema(value_type = SharePermissionName)]
     pub permission: String,
     /// The folder's name in the member's root (the member may rename it for themselves).
     pub mount_name: String,
@@ -96,6 +101,7 @@ pub struct CreateShare {
     /// The member's account.
     pub email: String,
     /// `view` or `edit`.
+    #[schema(value_type = SharePermissionName)]
     pub permission: String,
 }
 
@@ -103,5 +109,26 @@ pub struct CreateShare {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateShare {
+    #[schema(value_type = SharePermissionName)]
     pub permission: String,
+}
+
+/// What a public link lets visitors do: the values of a link's `permission`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkPermissionName {
+    /// Download the file, or list and download the folder's contents.
+    View,
+    /// Add files to the folder, never list or read it.
+    Upload,
+}
+
+/// What a member may do in a shared folder: the values of a share's `permission`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SharePermissionName {
+    /// Read only (`403 read_only` on every change).
+    View,
+    /// Read and change.
+    Edit,
 }

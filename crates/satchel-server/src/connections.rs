@@ -3,7 +3,8 @@
 //! kernel's backlog instead of exhausting file descriptors), a time limit on reading a request's
 //! headers (a client that never finishes them is dropped), and `TCP_NODELAY`. The idle-body limit
 //! is a layer on the router (`http/mod.rs`): it only runs while a handler waits for body bytes, so
-//! slow uploads that keep moving, long polls and quiet WebSockets are never cut.
+//! slow uploads that keep moving, long polls and quiet WebSockets are never cut. Requests hyper
+//! cannot parse (`400`, `414`, `431`) are answered with problem documents (`parse_errors.rs`).
 //!
 //! Shutdown: stop accepting, let the caller's drain signal end sockets and long polls, then wait
 //! for the connections still serving requests.
@@ -20,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::Service;
 use tower_http::timeout::TimeoutBody;
+
+use crate::parse_errors::ProblemAnswers;
 
 /// How connections are accepted and limited.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +81,7 @@ pub async fn run(
             async move { app.call(request).await }
         });
         let connection = http
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(ProblemAnswers::new(stream)), service)
             .with_upgrades();
         let mut closing = closing.subscribe();
         tokio::spawn(async move {

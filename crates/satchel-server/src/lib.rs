@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod jobs;
+mod parse_errors;
 pub mod redis;
 pub mod sharing;
 pub mod state;

@@ -9,7 +9,7 @@ pub mod throttle;
 pub mod tokens;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use satchel_meta::{NewRefresh, NewUser, RefreshOutcome, Rotation, UserRecord};
@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::config::Registration;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_addr::ClientAddr;
-use crate::http::extract::{ApiJson, Authed};
+use crate::http::extract::{ApiJson, ApiPath, Authed};
 use crate::state::AppState;
 
 fn user_info(user: &UserRecord) -> UserInfo {
@@ -286,7 +286,7 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = Uuid::try_parse(&id)
         .map_err(|_| ApiError::new(ProblemCode::InvalidId, "a session id is a UUID"))?;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -18,7 +18,9 @@ use super::ingest::{Expectations, ingest};
 use super::node_response;
 use super::range::{self, RangeRequest};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiQuery, Authed, PageParams, if_match, node_ref};
+use crate::http::extract::{
+    ApiMultipart, ApiPath, ApiQuery, Authed, PageParams, if_match, node_ref,
+};
 use crate::state::AppState;
 
 /// The header a client may send with the SHA-256 of the whole body.
@@ -28,12 +30,25 @@ pub const CONTENT_SHA256: &str = "x-content-sha256";
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
-    #[param(value_type = String)]
     pub parent_id: NodeRef,
-    #[param(value_type = String)]
     pub name: NodeName,
     /// When the name is taken: `version` (default: a new version of that file), `rename`, `fail`.
+    #[param(value_type = Option<satchel_proto::WriteModeName>)]
     pub on_conflict: Option<String>,
+}
+
+/// The form of a browser upload (for the document; the handler reads it as a stream).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The folder (default `root`); must come before `file`.
+    parent_id: Option<NodeRef>,
+    /// As for the raw upload; before `file`.
+    #[schema(value_type = Option<satchel_proto::WriteModeName>)]
+    on_conflict: Option<String>,
+    /// The file; its filename is its name.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
 }
 
 pub fn write_mode(text: Option<&str>) -> ApiResult<WriteMode> {
@@ -215,14 +230,14 @@ pub async fn put_by_name(
 }
 
 /// Upload a new version of a file. Honours `If-Match`.
-#[utoipa::path(put, path = "/api/v1/files/{id}/content", tag = "content", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/files/{id}/content", tag = "content", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Node), (status = 412, description = "rev_mismatch", body = Problem)),
     security(("bearer" = [])))]
 pub async fn put_by_id(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -282,12 +297,12 @@ pub(crate) fn file_name(field: &axum::extract::multipart::Field<'_>) -> ApiResul
 /// Upload from a browser form: `multipart/form-data` with `parent_id` (default `root`), then `file`.
 /// An optional `on_conflict` field (before `file`) works as for the raw upload.
 #[utoipa::path(post, path = "/api/v1/files", tag = "content",
-    request_body(content_type = "multipart/form-data", description = "fields `parent_id` and `file`"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "fields `parent_id` and `on_conflict` (optional), then `file`"),
     responses((status = 201, body = Node)), security(("bearer" = [])))]
 pub async fn post_multipart(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> ApiResult<Response> {
     let bad_form = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(ProblemCode::BadRequest, e.body_text())
@@ -307,6 +322,16 @@ pub async fn post_multipart(
                     ..Default::default()
                 };
                 let stored = ingest(&state.blobs, Box::pin(field), expect).await?;
+                // A field after the file comes too late to apply: refuse it before anything is
+                // recorded (the chunks stored so far are unreferenced; the collector takes them).
+                while let Some(late) = form.next_field().await.map_err(bad_form)? {
+                    if let Some(late @ ("parent_id" | "on_conflict" | "file")) = late.name() {
+                        return Err(ApiError::new(
+                            ProblemCode::BadRequest,
+                            format!("`{late}` must come before the first `file`"),
+                        ));
+                    }
+                }
                 let content = stored.into_content(mime);
                 let target = ContentTarget::Named { parent, name, mode };
                 let (node, _) = state
@@ -332,19 +357,33 @@ pub struct DownloadParams {
     pub version: Option<u64>,
     /// `1` to show in the browser (`Content-Disposition: inline`); honoured only for types that
     /// cannot run script (images but not SVG, PDF, audio, video, plain text).
+    #[serde(default, deserialize_with = "zero_or_one")]
+    #[param(minimum = 0, maximum = 1)]
     pub inline: Option<u8>,
+}
+
+/// Parses a `0`/`1` flag of a query; anything else is `400 bad_request`.
+fn zero_or_one<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+    match Option::<String>::deserialize(deserializer)?.as_deref() {
+        None => Ok(None),
+        Some("0") => Ok(Some(0)),
+        Some("1") => Ok(Some(1)),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "`inline` is 0 or 1, not {other:?}"
+        ))),
+    }
 }
 
 /// Download a file's bytes. Supports `Range`, `If-None-Match`; the `ETag` is the content's SHA-256.
 #[utoipa::path(get, path = "/api/v1/files/{id}/content", tag = "content",
-    params(("id" = String, Path), DownloadParams),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+    params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`"), DownloadParams),
+    responses((status = 200, content_type = "*/*", body = Vec<u8>, description = "the bytes, with the file's media type"),
         (status = 206, description = "a range"), (status = 304, description = "not modified"),
         (status = 416, description = "range_not_satisfiable", body = Problem)), security(("bearer" = [])))]
 pub async fn download(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<DownloadParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -517,12 +556,12 @@ fn disposition(name: &str, inline: bool) -> String {
 }
 
 /// A file's versions, newest first.
-#[utoipa::path(get, path = "/api/v1/files/{id}/versions", tag = "content", params(("id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/files/{id}/versions", tag = "content", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`"), PageParams),
     responses((status = 200, body = Page<VersionInfo>)), security(("bearer" = [])))]
 pub async fn versions(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<VersionInfo>>> {
     Ok(Json(
@@ -535,11 +574,11 @@ pub async fn versions(
 
 /// Make an old version the newest one (under a new version number).
 #[utoipa::path(post, path = "/api/v1/files/{id}/versions/{n}/restore", tag = "content",
-    params(("id" = String, Path), ("n" = u64, Path)), responses((status = 200, body = Node)), security(("bearer" = [])))]
+    params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`"), ("n" = u64, Path)), responses((status = 200, body = Node)), security(("bearer" = [])))]
 pub async fn restore_version(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path((id, number)): Path<(String, String)>,
+    ApiPath((id, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let number: u64 = number
         .parse()
@@ -559,12 +598,12 @@ pub struct ChunksParams {
 }
 
 /// The ordered chunk list of a version (for delta downloads).
-#[utoipa::path(get, path = "/api/v1/files/{id}/chunks", tag = "content", params(("id" = String, Path), ChunksParams),
+#[utoipa::path(get, path = "/api/v1/files/{id}/chunks", tag = "content", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`"), ChunksParams),
     responses((status = 200, body = Page<ChunkInfo>)), security(("bearer" = [])))]
 pub async fn chunks(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ChunksParams>,
 ) -> ApiResult<Json<Page<ChunkInfo>>> {
     let content = state

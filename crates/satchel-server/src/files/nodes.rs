@@ -1,7 +1,7 @@
 //! Folders and nodes: create, list, look up, rename/move, copy, trash, restore, purge, search.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::node_response;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams, if_match, node_ref};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, PageParams, if_match, node_ref};
 use crate::state::AppState;
 
 /// Create a folder.
@@ -38,18 +38,23 @@ pub async fn create_folder(
 pub struct ChildrenParams {
     #[serde(default)]
     pub include_deleted: bool,
+    /// Entries per page (default 500); outside 1–2000 is `400 bad_request`.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
+    /// Where to continue: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
 /// A folder's children, by name.
 #[utoipa::path(get, path = "/api/v1/folders/{id}/children", tag = "files",
-    params(("id" = String, Path, description = "folder id or `root`"), ChildrenParams),
+    params(("id" = satchel_proto::NodeRef, Path, description = "folder id or `root`"), ChildrenParams),
     responses((status = 200, body = Page<Node>), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn children(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ChildrenParams>,
 ) -> ApiResult<Json<Page<Node>>> {
     let page = PageParams {
@@ -71,12 +76,12 @@ pub async fn children(
 
 /// A node by id, with its rev as `ETag`.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}", tag = "files",
-    params(("id" = String, Path, description = "node id or `root`")),
+    params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     responses((status = 200, body = Node), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     Ok(node_response(
         StatusCode::OK,
@@ -108,13 +113,13 @@ pub async fn node_by_path(
 
 /// Rename and/or move a node; `If-Match` or `base_rev` guard against concurrent changes.
 #[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "files", request_body = PatchNode,
-    params(("id" = String, Path)),
+    params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     responses((status = 200, body = Node), (status = 409, description = "name_conflict, cycle", body = Problem),
         (status = 412, description = "rev_mismatch", body = Problem)), security(("bearer" = [])))]
 pub async fn patch_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<PatchNode>,
 ) -> ApiResult<Response> {
@@ -135,11 +140,11 @@ pub async fn patch_node(
 
 /// Copy a file or folder (content is shared, no bytes copied).
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/copy", tag = "files", request_body = CopyNode,
-    params(("id" = String, Path)), responses((status = 201, body = Node)), security(("bearer" = [])))]
+    params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")), responses((status = 201, body = Node)), security(("bearer" = [])))]
 pub async fn copy_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CopyNode>,
 ) -> ApiResult<Response> {
     let node = state
@@ -156,12 +161,12 @@ pub async fn copy_node(
 }
 
 /// Move a node (recursively) to the trash.
-#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "files", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn trash_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     state
@@ -172,13 +177,13 @@ pub async fn trash_node(
 }
 
 /// Bring a node back from the trash (renamed on a clash).
-#[utoipa::path(post, path = "/api/v1/nodes/{id}/restore", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/restore", tag = "files", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     responses((status = 200, body = Node), (status = 409, description = "not_trashed", body = Problem)),
     security(("bearer" = [])))]
 pub async fn restore_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     Ok(node_response(
         StatusCode::OK,
@@ -203,12 +208,12 @@ pub async fn list_trash(
 }
 
 /// Delete a trashed node for good.
-#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "files", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "files", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     responses((status = 204), (status = 409, description = "not_trashed", body = Problem)), security(("bearer" = [])))]
 pub async fn purge_node(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.store.purge_node(&actor, node_ref(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -225,9 +230,16 @@ pub struct SearchParams {
     /// `image/png`, or a family: `image/` or `image/*`.
     pub mime: Option<String>,
     pub modified_after: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::http::extract::query_int64")]
     pub min_size: Option<u64>,
+    #[serde(default, deserialize_with = "crate::http::extract::query_int64")]
     pub max_size: Option<u64>,
+    /// Entries per page (default 500); outside 1–2000 is `400 bad_request`.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
+    /// Where to continue: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

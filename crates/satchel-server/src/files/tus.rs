@@ -44,8 +44,8 @@ use uuid::Uuid;
 
 use super::content::mime_for;
 use super::ingest::store_chunk;
-use crate::error::{ApiError, ApiResult};
 use crate::accounts::app_passwords::basic_auth;
+use crate::error::{ApiError, ApiResult};
 use crate::http::client_addr::ClientAddr;
 use crate::http::extract::Authed;
 use crate::state::AppState;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::content::{mime_for, write_mode};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, Authed};
+use crate::http::extract::{ApiJson, ApiPath, Authed, json_object};
 use crate::state::AppState;
 
 /// Most chunks one session may list (a 10 TB file in 16 MiB chunks).
@@ -207,18 +207,14 @@ fn check_chunks(chunks: &[ChunkSpec], max: u64) -> ApiResult<()> {
 pub async fn append(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<AppendChunks>,
 ) -> ApiResult<Json<UploadSession>> {
+    let id = upload_id(&id)?;
     check_chunks(&request.chunks, state.config.max_chunk_bytes)?;
     let status = state
         .store
-        .append_chunks(
-            &actor,
-            upload_id(&id)?,
-            &request.chunks,
-            request.more_chunks,
-        )
+        .append_chunks(&actor, id, &request.chunks, request.more_chunks)
         .await?;
     Ok(Json(session(&state, &actor, status).await?))
 }
@@ -232,7 +228,7 @@ pub async fn append(
 pub async fn put_chunk(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path((id, index)): Path<(String, String)>,
+    ApiPath((id, index)): ApiPath<(String, String)>,
     body: Body,
 ) -> ApiResult<StatusCode> {
     let id = upload_id(&id)?;
@@ -296,7 +292,7 @@ async fn read_limited(body: Body, size: u64) -> ApiResult<Bytes> {
 pub async fn status(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<UploadSession>> {
     let id = upload_id(&id)?;
     // What went straight to the bucket counts, so a resuming client sends only what is missing.
@@ -313,14 +309,13 @@ pub async fn status(
 pub async fn commit(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let request: CommitUpload = if body.iter().all(u8::is_ascii_whitespace) {
         CommitUpload::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(ProblemCode::MalformedJson, e.to_string()))?
+        json_object(&body)?
     };
     let id = upload_id(&id)?;
     receive_presigned(&state, &actor, id).await?;
@@ -392,7 +387,7 @@ async fn receive_presigned(
 pub async fn abort(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = upload_id(&id)?;
     state.store.abort_upload(&actor, id).await?;
@@ -401,13 +396,13 @@ pub async fn abort(
 }
 
 /// A chunk the caller owns (for delta downloads): its bytes, immutable, cacheable forever.
-#[utoipa::path(get, path = "/api/v1/chunks/{sha256}", tag = "uploads", params(("sha256" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/chunks/{sha256}", tag = "uploads", params(("sha256" = satchel_proto::Sha256, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get_chunk(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> ApiResult<Response> {
     let hash: Sha256 = hash
         .parse()

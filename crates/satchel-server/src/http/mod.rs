@@ -2,6 +2,7 @@
 
 pub mod client_addr;
 pub mod extract;
+pub mod openapi;
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
@@ -10,39 +11,14 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use satchel_proto::ProblemCode;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use self::openapi::ApiDoc;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{accounts, files, sharing, sync};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Satchel API", version = "1", description = "A self-hosted Dropbox: files, versions, sync."),
-    modifiers(&BearerAuth),
-    components(schemas(satchel_proto::Problem, satchel_proto::ProblemCode))
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// Every route of the API, and the OpenAPI document generated from their annotations.
 fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
@@ -131,6 +107,7 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole HTTP application over `state`.
 pub fn router(state: AppState) -> axum::Router {
     let (api, openapi) = api(&state);
+    let openapi = openapi::complete(openapi);
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_default();
     let front = state.front.clone().unwrap_or_default();
     api.route("/healthz", get(|| async { "ok" }))
@@ -146,11 +123,12 @@ pub fn router(state: AppState) -> axum::Router {
         .with_state(state)
         .merge(front)
         .fallback(|| async { ApiError::new(ProblemCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::bare(ProblemCode::MethodNotAllowed) })
         .layer(TraceLayer::new_for_http())
 }
 
-/// `/s/{token}…`: what public links show visitors (outside the OpenAPI document: no token, and
-/// answers that are files, listings or upload receipts; API.md describes them).
+/// `/s/{token}…`: what public links show visitors. Routed here by hand because `{*path}` takes
+/// several segments; `openapi.rs` adds their annotations to the document.
 fn public_links() -> axum::Router<AppState> {
     use sharing::public;
     axum::Router::new()

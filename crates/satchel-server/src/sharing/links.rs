@@ -4,7 +4,7 @@
 //! their nodes too.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::accounts::password;
 use crate::accounts::tokens::{random_token, refresh_hash};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, Authed, node_ref};
+use crate::http::extract::{ApiJson, ApiPath, Authed, node_ref};
 use crate::state::AppState;
 
 fn info(link: LinkRecord, base: &str) -> LinkInfo {
@@ -164,13 +164,13 @@ pub async fn list_links(
 
 /// Change a link's expiry (not to a time already past: `400`), password, download limit, or
 /// disable/enable it: its maker, or the node's owner.
-#[utoipa::path(patch, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = uuid::Uuid, Path, description = "link id")),
     request_body = PatchLink, responses((status = 200, body = LinkInfo), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch_link(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<PatchLink>,
 ) -> ApiResult<Json<LinkInfo>> {
@@ -191,25 +191,25 @@ pub async fn patch_link(
 }
 
 /// Delete a link (its maker, or the node's owner): its URL answers `404` from now on.
-#[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "sharing", params(("id" = uuid::Uuid, Path, description = "link id")),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn delete_link(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_link(&actor, link_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The newest 1,000 requests a link answered, newest first.
-#[utoipa::path(get, path = "/api/v1/links/{id}/accesses", tag = "sharing", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/links/{id}/accesses", tag = "sharing", params(("id" = uuid::Uuid, Path, description = "link id")),
     responses((status = 200, body = Page<AccessInfo>), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn link_accesses(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Page<AccessInfo>>> {
     let entries = state
         .store

@@ -4,6 +4,7 @@
 pub mod links;
 pub mod public;
 pub mod public_page;
+pub mod public_wire;
 pub mod shares;
 pub mod signed;
 pub mod zip;

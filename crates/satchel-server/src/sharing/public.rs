@@ -10,14 +10,17 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use satchel_meta::{Actor, ContentTarget, LinkAccess, LinkPermission, LinkRecord, WriteMode};
-use satchel_proto::{Node, NodeKind, NodeName, NodeRef, ProblemCode};
-use serde::{Deserialize, Serialize};
+use satchel_proto::{Node, NodeKind, NodeName, NodeRef, Problem, ProblemCode};
 
+pub use super::public_wire::{
+    LinkUploadForm, PublicEntry, PublicFolder, PublicPage, PublicParams, UploadLinkInfo,
+    UploadReceipt, ZipDownload,
+};
 use crate::accounts::password;
 use crate::accounts::throttle::refuse_longest;
 use crate::accounts::tokens::refresh_hash;
@@ -25,38 +28,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::files::content::{file_name, if_none_match, mime_for, serve_content};
 use crate::files::ingest::{Expectations, ingest};
 use crate::http::client_addr::ClientAddr;
-use crate::http::extract::NamePath;
+use crate::http::extract::{ApiMultipart, ApiPath, ApiQuery, NamePath};
 use crate::state::AppState;
 
 use super::public_page;
-
-/// `?download=zip` for a folder as one archive (any `download` asks for bytes, never the page),
-/// listing pages, `?info` for what the link reaches, and `?grant=` in place of a link password
-/// (see `public_page.rs`).
-#[derive(Debug, Default, Deserialize)]
-pub struct PublicParams {
-    pub download: Option<String>,
-    pub cursor: Option<String>,
-    pub info: Option<String>,
-    pub grant: Option<String>,
-}
-
-/// A folder as a link shows it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PublicFolder {
-    pub name: String,
-    pub entries: Vec<PublicEntry>,
-    pub next_cursor: Option<String>,
-}
-
-/// One entry of a shared folder: no ids, nothing of the owner's tree around it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PublicEntry {
-    pub name: String,
-    pub kind: NodeKind,
-    pub size: Option<u64>,
-    pub modified_at: DateTime<Utc>,
-}
 
 /// A link that passed its checks, with its maker acting (whose access it uses) and the node it
 /// reaches.
@@ -258,9 +233,11 @@ async fn show(
         if params.info.is_some() {
             return Ok(public_page::info(state, &visit, &visit.node, headers));
         }
-        return Ok(
-            Json(serde_json::json!({"name": visit.node.name, "upload_only": true})).into_response(),
-        );
+        let info = UploadLinkInfo {
+            name: visit.node.name.clone(),
+            upload_only: true,
+        };
+        return Ok(Json(info).into_response());
     }
     let mut node = visit.node.clone();
     for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -291,11 +268,21 @@ async fn show(
 
 /// `GET /s/{token}`: a file's bytes, a folder's listing, or what an upload link is; a browser
 /// gets the public link page instead.
+#[utoipa::path(get, path = "/s/{token}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"), PublicParams, ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    responses((status = 200, description = "a file's bytes, a folder's listing (or zip), or what an upload link is",
+            content((Vec<u8> = "*/*"), (PublicPage = "application/json"),
+                (Vec<u8> = "application/zip"))),
+        (status = 206, description = "a range of a file"), (status = 304, description = "not modified"),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn get_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    Path(token): Path<String>,
-    Query(params): Query<PublicParams>,
+    ApiPath(token): ApiPath<String>,
+    ApiQuery(params): ApiQuery<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
     if public_page::wants_page(&headers, &params)
@@ -321,11 +308,21 @@ pub async fn get_link(
 }
 
 /// `GET /s/{token}/{path}`: a file or folder inside a shared folder.
+#[utoipa::path(get, path = "/s/{token}/{path}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"),
+        ("path" = String, Path, description = "names inside the shared folder, `/`-separated"), PublicParams, ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    responses((status = 200, description = "a file's bytes, or a folder's listing (or zip)",
+            content((Vec<u8> = "*/*"), (PublicFolder = "application/json"), (Vec<u8> = "application/zip"))),
+        (status = 206, description = "a range of a file"), (status = 304, description = "not modified"),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn get_in_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     NamePath((token, path)): NamePath<(String, String)>,
-    Query(params): Query<PublicParams>,
+    ApiQuery(params): ApiQuery<PublicParams>,
     headers: HeaderMap,
 ) -> Response {
     if public_page::wants_page(&headers, &params)
@@ -403,12 +400,26 @@ where
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"name": node.name, "size": node.size})),
+        Json(UploadReceipt {
+            name: node.name,
+            size: node.size,
+        }),
     )
         .into_response())
 }
 
 /// `PUT /s/{token}/{name}`: a raw upload to an upload-only link.
+#[utoipa::path(put, path = "/s/{token}/{path}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"),
+        ("path" = NodeName, Path, description = "the file's name"), ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = UploadReceipt, description = "stored under a free name"),
+        (status = 403, description = "read_only: not an upload link", body = Problem),
+        (status = 413, description = "payload_too_large (the link's limit), quota_exceeded", body = Problem),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn put_to_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -457,12 +468,22 @@ pub async fn put_to_link(
 }
 
 /// `POST /s/{token}`: a `multipart/form-data` upload (field `file`) to an upload-only link.
+#[utoipa::path(post, path = "/s/{token}", tag = "public",
+    params(("token" = String, Path, description = "the link's token", pattern = r"^[A-Za-z0-9_-]+$"), ("X-Share-Password" = Option<String>, Header, description = "the link's password, if it has one")),
+    request_body(content = LinkUploadForm, content_type = "multipart/form-data", description = "field `file` (its filename is the name)"),
+    responses((status = 201, body = UploadReceipt, description = "stored under a free name"),
+        (status = 403, description = "read_only: not an upload link", body = Problem),
+        (status = 413, description = "payload_too_large (the link's limit), quota_exceeded", body = Problem),
+        (status = 401, description = "password_required, wrong_password", body = Problem),
+        (status = 404, description = "no such link, or its file or folder is gone", body = Problem),
+        (status = 410, description = "link_expired, link_disabled, download_limit", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong passwords (Retry-After)", body = Problem)))]
 pub async fn post_to_link(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
-    mut form: Multipart,
+    ApiMultipart(mut form): ApiMultipart,
 ) -> Response {
     let state = &state;
     visit(

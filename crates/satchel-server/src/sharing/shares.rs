@@ -1,7 +1,7 @@
 //! `POST/GET/PATCH/DELETE /api/v1/shares`: folders shared between accounts, with `view` or `edit`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use satchel_meta::{Access, ShareDirection, ShareRecord};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, PageParams};
 use crate::state::AppState;
 
 fn info(share: ShareRecord) -> ShareInfo {
@@ -63,15 +63,27 @@ pub async fn create_share(
     Ok((StatusCode::CREATED, Json(info(share))).into_response())
 }
 
+/// The values of `?direction=`.
+#[derive(Debug, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionName {
+    Incoming,
+    Outgoing,
+}
+
 /// `?direction=incoming|outgoing&limit=&cursor=`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShareParams {
     /// `incoming` (shared with the caller) or `outgoing` (shared by the caller, the default).
+    #[param(value_type = Option<DirectionName>)]
     pub direction: Option<String>,
-    /// Entries per page (default 500, at most 2000).
+    /// Entries per page (default 500); outside 1–2000 is `400 bad_request`.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
     /// Where to continue: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -108,13 +120,13 @@ pub async fn list_shares(
 }
 
 /// Change a member's permission (the owner only).
-#[utoipa::path(patch, path = "/api/v1/shares/{id}", tag = "sharing", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/shares/{id}", tag = "sharing", params(("id" = uuid::Uuid, Path, description = "share id")),
     request_body = UpdateShare, responses((status = 200, body = ShareInfo), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn patch_share(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<UpdateShare>,
 ) -> ApiResult<Json<ShareInfo>> {
     let share = state
@@ -126,12 +138,12 @@ pub async fn patch_share(
 
 /// End a share: the owner revokes it, or the member leaves it. The folder leaves the member's tree
 /// (their sync client keeps its copy as plain files) and every id inside answers `404` to them.
-#[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "sharing", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "sharing", params(("id" = uuid::Uuid, Path, description = "share id")),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn delete_share(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_share(&actor, share_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

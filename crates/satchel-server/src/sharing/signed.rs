@@ -11,7 +11,7 @@
 //! their form (a key the server no longer holds answers `403 bad_signature`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::files::content::serve_content;
-use crate::http::extract::{ApiJson, ApiQuery, Authed, PageParams, node_ref};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, PageParams, node_ref};
 use crate::state::AppState;
 
 /// Longest a signed URL may live: a week.
@@ -52,6 +52,7 @@ fn mac(key: &[u8], id: Uuid) -> Hmac<Sha256> {
 #[serde(deny_unknown_fields)]
 pub struct DownloadUrlRequest {
     /// Seconds the URL works (default 3600, at most a week).
+    #[serde(default, deserialize_with = "satchel_proto::option_int64")]
     pub ttl_seconds: Option<u64>,
 }
 
@@ -69,13 +70,13 @@ pub struct DownloadUrl {
 /// Make a URL that downloads the file's current version (that version, even after newer ones)
 /// without a token until it expires, while the session making it lasts and its maker still
 /// reaches the file.
-#[utoipa::path(post, path = "/api/v1/files/{id}/download-url", tag = "content", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/files/{id}/download-url", tag = "content", params(("id" = satchel_proto::NodeRef, Path, description = "node id or `root`")),
     request_body = DownloadUrlRequest, responses((status = 200, body = DownloadUrl), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn download_url(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<DownloadUrlRequest>,
 ) -> ApiResult<Json<DownloadUrl>> {
@@ -127,15 +128,15 @@ fn verified(state: &AppState, id: &str, params: &SignedParams) -> ApiResult<Uuid
 /// Download through a signed URL: no token. `403 bad_signature` if anything was altered, `410
 /// url_expired` after its time, `410 url_revoked` once revoked or its session ended, `404` when its
 /// maker no longer reaches the file (a share revoked, the file trashed).
-#[utoipa::path(get, path = "/api/v1/signed/{id}", tag = "content", params(("id" = String, Path), SignedParams),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+#[utoipa::path(get, path = "/api/v1/signed/{id}", tag = "content", params(("id" = uuid::Uuid, Path, description = "signed URL id"), SignedParams),
+    responses((status = 200, content_type = "*/*", body = Vec<u8>, description = "the bytes, with the file's media type"),
         (status = 403, description = "bad_signature", body = Problem),
         (status = 404, description = "the maker no longer reaches the file", body = Problem),
         (status = 410, description = "url_expired, url_revoked", body = Problem)))]
 pub async fn signed_download(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(params): Query<SignedParams>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SignedParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = verified(&state, &id, &params)?;
@@ -180,9 +181,12 @@ fn info(url: DownloadUrlRecord) -> DownloadUrlInfo {
 pub struct UrlListParams {
     /// Only the URLs of this file.
     pub node_id: Option<Uuid>,
-    /// Entries per page (default 500, at most 2000).
+    /// Entries per page (default 500); outside 1–2000 is `400 bad_request`.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
     /// Where to continue: the previous page's `next_cursor`.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -210,12 +214,12 @@ pub async fn list_download_urls(
 }
 
 /// Revoke a signed URL (its maker, or the file's owner): it answers `410 url_revoked` from now on.
-#[utoipa::path(delete, path = "/api/v1/download-urls/{id}", tag = "content", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/download-urls/{id}", tag = "content", params(("id" = uuid::Uuid, Path, description = "signed URL id")),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn revoke_download_url(
     State(state): State<AppState>,
     Authed(actor): Authed,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::new(ProblemCode::InvalidId, "a download URL id is a UUID"))?;

@@ -20,8 +20,11 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// From the beginning when absent.
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
-    /// Changes per page (default 500, at most 2000).
+    /// Entries per page (default 500); outside 1–2000 is `400 bad_request`.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
 }
 

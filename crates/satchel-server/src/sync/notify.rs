@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -35,9 +36,26 @@ const CLOSE_RESTARTING: u16 = 1012;
 #[into_params(parameter_in = Query)]
 pub struct WaitParams {
     /// Wait for changes after this cursor (from `/changes` or `/changes/latest`).
+    #[param(pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: String,
-    /// Seconds to wait at most (default 30, at most 120).
+    /// Seconds to wait at most (default 30); above 120 is `400 bad_request`.
+    #[serde(default, deserialize_with = "wait_timeout")]
+    #[param(minimum = 0, maximum = 120)]
     pub timeout: Option<u64>,
+}
+
+/// Parses `?timeout=`, refusing more than [`MAX_WAIT_SECS`].
+fn wait_timeout<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    let Some(text) = text else { return Ok(None) };
+    match text.parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_WAIT_SECS => Ok(Some(seconds)),
+        _ => Err(serde::de::Error::custom(format!(
+            "`timeout` is a whole number of seconds from 0 to {MAX_WAIT_SECS}, not {text:?}"
+        ))),
+    }
 }
 
 /// The answer of the long poll.
@@ -72,7 +90,7 @@ pub async fn wait(
             "that cursor was not issued by this server",
         )
     })?;
-    let timeout = Duration::from_secs(params.timeout.unwrap_or(30).min(MAX_WAIT_SECS));
+    let timeout = Duration::from_secs(params.timeout.unwrap_or(30));
     // Subscribe before looking, so a change that commits in between is not missed.
     let mut announcements = state.store.subscribe();
     if has_changes(&state, &actor, &cursor).await? {
@@ -123,12 +141,13 @@ pub struct Notification {
 /// 4001 when the access token expires.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "sync", params(SocketParams),
     responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 400, description = "bad_request: not a WebSocket handshake", body = Problem),
         (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn notifications(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<SocketParams>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let token = bearer(&headers)
         .or(params.access_token.as_deref())
@@ -139,6 +158,15 @@ pub async fn notifications(
             )
         })?;
     let (actor, expires) = authenticate(&state, token).await?;
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            ProblemCode::BadRequest,
+            format!(
+                "a WebSocket handshake is expected: {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
     // Clients send nothing but pongs and a close: small buffers keep thousands of idle sockets
     // cheap (the default read buffer alone is 128 KiB per socket).
     Ok(upgrade

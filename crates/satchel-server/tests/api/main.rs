@@ -8,6 +8,7 @@ mod app_passwords;
 mod bad_input;
 mod concurrency;
 mod content;
+mod contract;
 mod dav;
 mod folders;
 mod gc;

@@ -361,7 +361,11 @@ async fn app_passwords_sign_in_and_a_read_only_one_cannot_upload() {
     let mut passwords = Vec::new();
     for scope in ["full", "read_only"] {
         let made = app
-            .post(&user, "/api/v1/app-passwords", serde_json::json!({"name": scope, "scope": scope}))
+            .post(
+                &user,
+                "/api/v1/app-passwords",
+                serde_json::json!({"name": scope, "scope": scope}),
+            )
             .await;
         let made = expect_json(made, StatusCode::CREATED).await;
         passwords.push(made["password"].as_str().expect("password").to_owned());
