@@ -33,6 +33,9 @@ pub enum ProblemCode {
     CrossSiteRequest,
     // 404
     NotFound,
+    /// The file is of a type that has no thumbnail (only JPEG, PNG, WebP and GIF do), or is too
+    /// large to make one.
+    NoThumbnail,
     // 409
     NameConflict,
     EmailTaken,
@@ -86,7 +89,7 @@ impl ProblemCode {
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest => {
                 403
             }
-            NotFound => 404,
+            NotFound | NoThumbnail => 404,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | SharedNesting
             | MountFixed => 409,
@@ -143,6 +146,7 @@ impl ProblemCode {
             AccountDisabled => "Account disabled",
             RegistrationClosed => "Registration is closed",
             NotFound => "Not found",
+            NoThumbnail => "This file has no thumbnail",
             NameConflict => "A node with this name already exists",
             EmailTaken => "Email already registered",
             Cycle => "A folder cannot move into itself",

@@ -33,6 +33,8 @@ pub struct AppState {
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
     /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
     pub verifier: Arc<crate::files::verify::Verifier>,
+    /// Thumbnails being made, so each is made once (see `files/thumbnails.rs`).
+    pub thumbnailer: Arc<crate::files::thumbnails::Thumbnailer>,
     /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
     /// alone.
     pub front: Option<axum::Router>,
@@ -111,6 +113,7 @@ impl AppState {
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
             verifier: Arc::default(),
+            thumbnailer: Arc::default(),
             front: None,
         })
     }

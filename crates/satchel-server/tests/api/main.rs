@@ -25,3 +25,4 @@ mod upload_hash;
 mod uploads;
 mod versions;
 mod web;
+mod web_files;
