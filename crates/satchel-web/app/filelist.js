@@ -184,7 +184,12 @@ export class FileList {
     for (let i = first; i < last; i += 1) {
       const entry = this.view[i];
       let row = this.rows.get(entry.id);
-      if (!row || row.entry !== entry) row = this.makeRow(entry);
+      if (row && row.entry !== entry) {
+        // The entry changed (a reload): its old row goes, or the page would hold both.
+        row.el.remove();
+        row = null;
+      }
+      if (!row) row = this.makeRow(entry);
       this.rows.delete(entry.id);
       keep.set(entry.id, row);
       row.index = i;

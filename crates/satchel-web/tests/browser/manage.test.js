@@ -13,13 +13,61 @@ setup();
 
 const names = async (parent = 'root') => (await s.api.children(parent)).map((n) => n.name).sort();
 
+test('keyboard only: upload, rename, move, trash, restore', async () => {
+  await s.api.folder('root', 'Target');
+  await openSignedIn();
+  await row('Target').waitFor();
+  // Upload: Tab to the button, Enter opens the file chooser.
+  await tabTo(/^button:Upload$/);
+  const [chooser] = await Promise.all([s.page.waitForEvent('filechooser'), s.page.keyboard.press('Enter')]);
+  await chooser.setFiles({ name: 'typed.txt', mimeType: 'text/plain', buffer: Buffer.from('typed by keys') });
+  await row('typed.txt').waitFor();
+  // Rename: to the list, down to the file, F2.
+  await tabTo(/^grid:Files$/);
+  await s.page.keyboard.press('End');
+  assert.equal(await row('typed.txt').getAttribute('aria-selected'), 'true');
+  await s.page.keyboard.press('F2');
+  await s.page.getByRole('dialog', { name: 'Rename' }).waitFor();
+  await s.page.keyboard.press('Control+a');
+  await s.page.keyboard.type('keyed.txt');
+  await s.page.keyboard.press('Enter');
+  await row('keyed.txt').waitFor();
+  // Move: "m", arrows to the folder, Enter opens it, Tab to "Move here".
+  await s.page.keyboard.press('m');
+  const picker = s.page.getByRole('dialog', { name: 'Move “keyed.txt”' });
+  await picker.getByRole('option', { name: 'Target' }).waitFor();
+  await s.page.keyboard.press('Enter');
+  await picker.getByText('In /Target').waitFor();
+  await tabTo(/^button:Move here$/);
+  await s.page.keyboard.press('Enter');
+  await row('keyed.txt').waitFor({ state: 'detached' });
+  // Into Target, then Delete moves it to the trash.
+  await s.page.keyboard.press('Home');
+  await s.page.keyboard.press('Enter');
+  await row('keyed.txt').waitFor();
+  await tabTo(/^grid:Files$/);
+  await s.page.keyboard.press('Home');
+  await s.page.keyboard.press('Delete');
+  await row('keyed.txt').waitFor({ state: 'detached' });
+  // To the Trash page by its link, and Restore.
+  await tabTo(/^a:.*Trash$/, true);
+  await s.page.keyboard.press('Enter');
+  const trash = s.page.getByRole('table', { name: 'Trash' });
+  await trash.getByRole('row', { name: 'keyed.txt' }).waitFor();
+  await tabTo(/^button:Restore$/);
+  await s.page.keyboard.press('Enter');
+  await s.page.getByText('Trash is empty.').waitFor();
+  const node = await s.api.byPath('/Target/keyed.txt');
+  assert.equal(await s.api.content(node.id), 'typed by keys');
+});
+
 test('Move with the folder picker', async () => {
   const dest = await s.api.folder('root', 'Dest');
   const inner = await s.api.folder(dest.id, 'Inner');
   await s.api.put('root', 'a.txt', 'a');
   await openSignedIn();
   await row('a.txt').click();
-  await s.page.getByRole('button', { name: 'Move' }).click();
+  await s.page.getByRole('button', { name: 'Move', exact: true }).click();
   const dialog = s.page.getByRole('dialog', { name: 'Move “a.txt”' });
   const folders = dialog.getByRole('listbox', { name: 'Folders' });
   await folders.getByRole('option', { name: 'Dest' }).waitFor();
@@ -40,7 +88,7 @@ test('Copy several items with the picker; the originals stay', async () => {
   await openSignedIn();
   await row('one.txt').click();
   await row('two.txt').click({ modifiers: ['Control'] });
-  await s.page.getByRole('button', { name: 'Copy' }).click();
+  await s.page.getByRole('button', { name: 'Copy', exact: true }).click();
   const dialog = s.page.getByRole('dialog', { name: 'Copy 2 items' });
   await dialog.getByRole('option', { name: 'Backup' }).click();
   await dialog.getByRole('listbox', { name: 'Folders' }).press('Enter');
@@ -177,52 +225,4 @@ test('Empty trash asks, then deletes everything in the trash', async () => {
   await confirm.getByRole('button', { name: 'Empty trash' }).click();
   await s.page.getByText('Trash is empty.').waitFor();
   assert.equal((await s.api.call('GET', '/api/v1/trash')).entries.length, 0);
-});
-
-test('keyboard only: upload, rename, move, trash, restore', async () => {
-  await s.api.folder('root', 'Target');
-  await openSignedIn();
-  await row('Target').waitFor();
-  // Upload: Tab to the button, Enter opens the file chooser.
-  await tabTo(/^button:Upload$/);
-  const [chooser] = await Promise.all([s.page.waitForEvent('filechooser'), s.page.keyboard.press('Enter')]);
-  await chooser.setFiles({ name: 'typed.txt', mimeType: 'text/plain', buffer: Buffer.from('typed by keys') });
-  await row('typed.txt').waitFor();
-  // Rename: to the list, down to the file, F2.
-  await tabTo(/^grid:Files$/);
-  await s.page.keyboard.press('End');
-  assert.equal(await row('typed.txt').getAttribute('aria-selected'), 'true');
-  await s.page.keyboard.press('F2');
-  await s.page.getByRole('dialog', { name: 'Rename' }).waitFor();
-  await s.page.keyboard.press('Control+a');
-  await s.page.keyboard.type('keyed.txt');
-  await s.page.keyboard.press('Enter');
-  await row('keyed.txt').waitFor();
-  // Move: "m", arrows to the folder, Enter opens it, Tab to "Move here".
-  await s.page.keyboard.press('m');
-  const picker = s.page.getByRole('dialog', { name: 'Move “keyed.txt”' });
-  await picker.getByRole('option', { name: 'Target' }).waitFor();
-  await s.page.keyboard.press('Enter');
-  await picker.getByText('In /Target').waitFor();
-  await tabTo(/^button:Move here$/);
-  await s.page.keyboard.press('Enter');
-  await row('keyed.txt').waitFor({ state: 'detached' });
-  // Into Target, then Delete moves it to the trash.
-  await s.page.keyboard.press('Home');
-  await s.page.keyboard.press('Enter');
-  await row('keyed.txt').waitFor();
-  await tabTo(/^grid:Files$/);
-  await s.page.keyboard.press('Home');
-  await s.page.keyboard.press('Delete');
-  await row('keyed.txt').waitFor({ state: 'detached' });
-  // To the Trash page by its link, and Restore.
-  await tabTo(/^a:.*Trash$/, true);
-  await s.page.keyboard.press('Enter');
-  const trash = s.page.getByRole('table', { name: 'Trash' });
-  await trash.getByRole('row', { name: 'keyed.txt' }).waitFor();
-  await tabTo(/^button:Restore$/);
-  await s.page.keyboard.press('Enter');
-  await s.page.getByText('Trash is empty.').waitFor();
-  const node = await s.api.byPath('/Target/keyed.txt');
-  assert.equal(await s.api.content(node.id), 'typed by keys');
 });
