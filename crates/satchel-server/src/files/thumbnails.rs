@@ -53,6 +53,7 @@ pub struct Thumbnailer {
     making: Mutex<HashMap<Sha256, Arc<tokio::sync::Mutex<()>>>>,
     decoders: Semaphore,
     decoded: AtomicU64,
+    decodes: Arc<AtomicU64>,
 }
 
 impl Default for Thumbnailer {
@@ -61,14 +62,20 @@ impl Default for Thumbnailer {
             making: Mutex::default(),
             decoders: Semaphore::new(DECODERS),
             decoded: AtomicU64::new(0),
+            decodes: Arc::default(),
         }
     }
 }
 
 impl Thumbnailer {
-    /// Sources this server has decoded (each content once, whatever the requests).
+    /// Sources this server has read to thumbnail (each content once, whatever the requests).
     pub fn decoded(&self) -> u64 {
         self.decoded.load(Ordering::Relaxed)
+    }
+
+    /// Images whose pixels this server began to decode (past the header checks).
+    pub fn decodes(&self) -> u64 {
+        self.decodes.load(Ordering::Relaxed)
     }
 
     /// The lock every maker of `sha256`'s thumbnails takes.
@@ -212,7 +219,8 @@ async fn make_all(
     }
     let source = source.freeze();
     state.thumbnailer.decoded.fetch_add(1, Ordering::Relaxed);
-    let made = tokio::task::spawn_blocking(move || thumbnails_of(&source))
+    let decodes = state.thumbnailer.decodes.clone();
+    let made = tokio::task::spawn_blocking(move || thumbnails_of(&source, &decodes))
         .await
         .map_err(ApiError::internal)?;
     let sha256 = content.version.sha256;
@@ -231,7 +239,8 @@ async fn make_all(
 }
 
 /// Every size of the thumbnail of the image in `source`, largest first; an error says why none.
-pub fn thumbnails_of(source: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, String> {
+/// `decodes` counts the images that pass the header checks.
+pub fn thumbnails_of(source: &[u8], decodes: &AtomicU64) -> Result<Vec<(u32, Vec<u8>)>, String> {
     let probe = ImageReader::new(Cursor::new(source))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
@@ -253,6 +262,7 @@ pub fn thumbnails_of(source: &[u8]) -> Result<Vec<(u32, Vec<u8>)>, String> {
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().map_err(|e| e.to_string())?;
+    decodes.fetch_add(1, Ordering::Relaxed);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     image.apply_orientation(orientation);
     let mut made = Vec::with_capacity(SIZES.len());

@@ -417,20 +417,48 @@ async fn a_content_is_decoded_once_whoever_asks_and_however_often() {
     assert_eq!(app.state.thumbnailer.decoded(), 1, "one decode for all");
 }
 
+/// A GIF of one pixel on a `width` × `height` screen (which decoders paint whole).
+fn gif_bomb(width: u16, height: u16) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&width.to_le_bytes());
+    out.extend_from_slice(&height.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    out.extend_from_slice(&[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+    // LZW, minimum code size 2: clear, index 0, end.
+    out.extend_from_slice(&[2, 2, 0x44, 0x01, 0, 0x3b]);
+    out
+}
+
 #[tokio::test]
 async fn huge_images_are_refused_without_being_decoded() {
     let app = TestApp::spawn().await;
     let ana = app.user("ana@example.org").await;
-    // 100,000 × 100,000 pixels would be 40 GB as RGBA: refused from the header alone.
-    let bomb = app
+    // 100,000 × 100,000 pixels would be 40 GB as RGBA; a 60,000 × 60,000 GIF, 14 GB: both are
+    // refused from the header, before any pixel is decoded.
+    let png_bomb = app
         .upload(&ana, "root", "bomb.png", png_header_only(100_000, 100_000))
         .await;
-    expect_problem(
-        thumbnail(&app, &ana, &id_of(&bomb), "?size=64").await,
-        StatusCode::NOT_FOUND,
-        "no_thumbnail",
-    )
-    .await;
+    let screen_bomb = app
+        .upload(&ana, "root", "bomb.gif", gif_bomb(60_000, 60_000))
+        .await;
+    for bomb in [png_bomb, screen_bomb] {
+        expect_problem(
+            thumbnail(&app, &ana, &id_of(&bomb), "?size=64").await,
+            StatusCode::NOT_FOUND,
+            "no_thumbnail",
+        )
+        .await;
+    }
+    assert_eq!(app.state.thumbnailer.decodes(), 0, "nothing decoded");
+    // A small GIF of the same make decodes.
+    let small = app
+        .upload(&ana, "root", "small.gif", gif_bomb(20, 10))
+        .await;
+    assert_eq!(
+        jpeg_size(thumbnail(&app, &ana, &id_of(&small), "?size=64").await).await,
+        (20, 10)
+    );
+    assert_eq!(app.state.thumbnailer.decodes(), 1);
 }
 
 #[tokio::test]
