@@ -21,6 +21,7 @@ test('images preview with Previous and Next', async () => {
   await image.waitFor();
   await until(() => image.evaluate((img) => img.complete && img.naturalWidth === 40));
   await noAxeViolations('the image preview');
+  assert.equal(await view.getByRole('button', { name: 'Edit' }).count(), 0, 'no Edit for images');
   await view.getByRole('button', { name: 'Next' }).click();
   await dialog('Preview: b-blue.png').getByRole('img', { name: 'b-blue.png' }).waitFor();
   // The arrow keys step too, skipping files that are not images, and wrap around.
