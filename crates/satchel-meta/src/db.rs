@@ -66,6 +66,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "download_urls", "0007_download_urls"),
     migration!(8, "name_keys", "0008_name_keys", Some(Fixup::NameKeys)),
     migration!(9, "refresh_grace", "0009_refresh_grace"),
+    migration!(11, "web_files", "0011_web_files"),
     migration!(12, "admins", "0012_admins"),
     migration!(13, "dav", "0013_dav"),
     migration!(19, "tus", "0019_tus"),

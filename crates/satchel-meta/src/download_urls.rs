@@ -17,6 +17,7 @@ use crate::accounts::{parse_uuid, to_u64};
 use crate::cursor::{decode_page_key, encode_page_key};
 use crate::db::{from_micros, micros};
 use crate::nodes::{load, resolve};
+use crate::versions::version_row;
 use crate::{Actor, Result, Store, StoreError};
 
 /// Where a URL stands, as a list shows it (expiry is its `expires_at`).
@@ -102,12 +103,13 @@ async fn url_by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Download
 }
 
 impl Store {
-    /// Records a URL for the current version of a live file the actor reaches, made through the
-    /// actor's session.
+    /// Records a URL for version `version` (the current one when `None`) of a live file the actor
+    /// reaches, made through the actor's session.
     pub async fn create_download_url(
         &self,
         actor: &Actor,
         file: NodeRef,
+        version: Option<u64>,
         expires_at: DateTime<Utc>,
     ) -> Result<DownloadUrlRecord> {
         let session = actor.session_id.ok_or(StoreError::NotFound)?;
@@ -119,7 +121,14 @@ impl Store {
         if !node.is_live() {
             return Err(StoreError::Trashed);
         }
-        let version = node.version.ok_or(StoreError::NotFound)?;
+        let version = match version {
+            None => node.version.ok_or(StoreError::NotFound)?,
+            Some(wanted) => {
+                let wanted = i64::try_from(wanted).map_err(|_| StoreError::NotFound)?;
+                version_row(w.conn(), node.id, wanted).await?;
+                wanted
+            }
+        };
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO download_urls (id, node_id, version, created_by, session_id, expires_at, \

@@ -34,10 +34,12 @@ mod rekey;
 mod rows;
 mod shares;
 mod spaces;
+mod thumbnails;
 mod tree;
 mod tus;
 mod uploads;
 mod versions;
+mod zip_urls;
 
 pub use accounts::{Actor, NewUser, SessionRecord, UserRecord, email_key};
 pub use app_passwords::{AppPasswordRecord, NewAppPassword};
@@ -53,10 +55,12 @@ pub use nodes::SearchQuery;
 pub use refresh::{NewRefresh, RefreshOutcome, Rotation};
 pub use shares::{ShareDirection, ShareRecord};
 pub use spaces::{Access, Mount, Space};
+pub use thumbnails::CachedThumbnail;
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use tus::{TusProgress, TusUpload};
 pub use uploads::{NewUpload, UploadState, UploadStatus, VerifiedHash};
 pub use versions::{PlacedChunk, VersionContent};
+pub use zip_urls::{MAX_ZIP_NODES, ZipGrant, ZipUrlRecord};
 
 /// Largest chunk kept in the database instead of the blob store: a whole small file, stored with its
 /// version in one transaction (one flush for bytes and metadata, instead of three).

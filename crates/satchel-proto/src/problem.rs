@@ -39,6 +39,9 @@ pub enum ProblemCode {
     NotFound,
     // 405
     MethodNotAllowed,
+    /// The file is of a type that has no thumbnail (only JPEG, PNG, WebP and GIF do), or is too
+    /// large to make one.
+    NoThumbnail,
     // 409
     NameConflict,
     EmailTaken,
@@ -103,7 +106,7 @@ impl ProblemCode {
             | WrongPassword => 401,
             AccountDisabled | RegistrationClosed | ReadOnly | BadSignature | CrossSiteRequest
             | Forbidden | WrongCurrentPassword => 403,
-            NotFound => 404,
+            NotFound | NoThumbnail => 404,
             MethodNotAllowed => 405,
             NameConflict | EmailTaken | Cycle | NotAFolder | NotAFile | Trashed | NotTrashed
             | RootImmutable | Incomplete | UploadCommitted | ListClosed | OffsetMismatch
@@ -170,6 +173,7 @@ impl ProblemCode {
             MethodNotAllowed => "Method not allowed (the Allow header lists those that are)",
             UriTooLong => "The request's URI is too long",
             HeadersTooLarge => "The request's headers are too large",
+            NoThumbnail => "This file has no thumbnail",
             NameConflict => "A node with this name already exists",
             EmailTaken => "Email already registered",
             Cycle => "A folder cannot move into itself",

@@ -37,6 +37,8 @@ pub struct AppState {
     pub tus_hashes: Arc<crate::files::tus::TusHashes>,
     /// HTTP Basic credentials verified lately (see `accounts/app_passwords.rs`).
     pub basic_cache: Arc<crate::accounts::app_passwords::BasicCache>,
+    /// Thumbnails being made, so each is made once (see `files/thumbnails.rs`).
+    pub thumbnailer: Arc<crate::files::thumbnails::Thumbnailer>,
     /// Routes served beside the API (the web app, mounted by the binary); `None` serves the API
     /// alone.
     pub front: Option<axum::Router>,
@@ -117,6 +119,7 @@ impl AppState {
             verifier: Arc::default(),
             tus_hashes: Arc::default(),
             basic_cache: Arc::default(),
+            thumbnailer: Arc::default(),
             front: None,
         })
     }

@@ -6,6 +6,7 @@ import { h, icon, replace } from './dom.js';
 import { t, ts } from './i18n.js';
 import { FileList } from './filelist.js';
 import { promptDialog } from './dialogs.js';
+import { fileActions } from './manage.js';
 
 /** `/files/A/B` for the folder path `/A/B`. */
 export function folderUrl(path) {
@@ -23,6 +24,7 @@ export function browsePage(app, initialPath) {
   let folder = null;
   let loads = 0;
   let selectAfterLoad = null;
+  let more = null;
 
   const list = new FileList({
     open: openEntry,
@@ -30,9 +32,18 @@ export function browsePage(app, initialPath) {
     key: (e) => {
       if (e.key === 'F2') return (e.preventDefault(), renameSelected(), true);
       if (e.key === 'Delete') return (e.preventDefault(), trashSelected(), true);
-      return false;
+      return more.key(e);
     },
     selectionChanged: syncToolbar,
+    decorate: (el, entry, mode) => more.decorate(el, entry, mode),
+  });
+  more = fileActions(app, {
+    list,
+    folder: () => folder,
+    reload: async (names) => {
+      selectAfterLoad = names;
+      await load(false);
+    },
   });
 
   const fileInput = h('input', {
@@ -54,6 +65,7 @@ export function browsePage(app, initialPath) {
     download: h('button', { type: 'button', onclick: downloadSelected }, icon('download'), h('span', { class: 'label' }, t.download)),
     trash: h('button', { type: 'button', onclick: trashSelected }, icon('trash'), h('span', { class: 'label' }, t.moveToTrash)),
     share: h('button', { type: 'button', onclick: shareSelected }, icon('share'), h('span', { class: 'label' }, ts.share)),
+    ...more.buttons,
   };
   const crumbs = h('ol', {});
   const filter = h('input', {
@@ -75,14 +87,16 @@ export function browsePage(app, initialPath) {
     status,
   );
   wireDrops(element);
+  more.wireCrumbs(crumbs);
   open(initialPath);
 
   function syncToolbar(selection = list.selection()) {
     const one = selection.length === 1;
     buttons.rename.disabled = !one;
-    buttons.download.disabled = !selection.length || selection.some((e) => e.kind !== 'file');
+    buttons.download.disabled = !selection.length;
     buttons.trash.disabled = !selection.length;
     buttons.share.disabled = !one;
+    more?.sync(selection);
     const counts = [t.items(list.view.length)];
     if (selection.length) counts.push(t.selected(selection.length));
     status.textContent = counts.join(' · ');
@@ -158,7 +172,7 @@ export function browsePage(app, initialPath) {
 
   function openEntry(entry) {
     if (entry.kind === 'folder') app.navigate(folderUrl(`${path === '/' ? '' : path}/${entry.name}`));
-    else download([entry]);
+    else more.open(entry);
   }
 
   async function newFolder() {
@@ -233,21 +247,8 @@ export function browsePage(app, initialPath) {
   }
 
   function downloadSelected() {
-    download(list.selection().filter((e) => e.kind === 'file'));
-  }
-
-  async function download(entries) {
-    for (const entry of entries) {
-      try {
-        const { url } = await api.downloadUrl(entry.id);
-        const link = h('a', { href: url, download: entry.name, hidden: true });
-        document.body.append(link);
-        link.click();
-        link.remove();
-      } catch (error) {
-        app.toast(app, error.message);
-      }
-    }
+    // One file: itself; folders or several: one zip.
+    more.download(list.selection());
   }
 
   function upload(files) {

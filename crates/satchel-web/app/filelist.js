@@ -6,6 +6,9 @@ import { h, icon } from './dom.js';
 import { t, bytes, date } from './i18n.js';
 
 const ROW = 44; // px; keep in step with --row in app.css
+// Grid view: tiles of TILE_W × TILE_H px (keep in step with .tiles in app.css).
+const TILE_W = 168;
+const TILE_H = 176;
 const OVERSCAN = 8;
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
@@ -17,7 +20,8 @@ const COLUMNS = [
 
 export class FileList {
   /**
-   * `actions`: { open(entry), up(), key(event) → handled, selectionChanged(entries) }.
+   * `actions`: { open(entry), up(), key(event) → handled, selectionChanged(entries),
+   * decorate(rowElement, entry, mode) (thumbnails, dragging) }.
    * `label` names the grid ("Files").
    */
   constructor(actions, label = t.files) {
@@ -31,6 +35,7 @@ export class FileList {
     this.active = -1;
     this.rows = new Map();
     this.frame = 0;
+    this.mode = 'list';
 
     this.headers = COLUMNS.map((column) =>
       h(
@@ -68,6 +73,26 @@ export class FileList {
     });
     new ResizeObserver(() => this.schedule()).observe(this.grid);
     this.syncHeaders();
+  }
+
+  /** Shows rows as a list or as a grid of tiles ('list' | 'grid'). */
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.grid.classList.toggle('tiles', mode === 'grid');
+    for (const row of this.rows.values()) row.el.remove();
+    this.rows.clear();
+    this.refresh(this.view[this.active]?.id);
+    if (this.active >= 0) this.setActive(this.active);
+  }
+
+  /** Tiles per line (1 in the list), and the height of a line. */
+  get columns() {
+    return this.mode === 'grid' ? Math.max(1, Math.floor((this.grid.clientWidth - 2) / TILE_W)) : 1;
+  }
+
+  get lineHeight() {
+    return this.mode === 'grid' ? TILE_H : ROW;
   }
 
   /** Replaces the entries, keeping selection (by id), the active row and the scroll position. */
@@ -125,7 +150,7 @@ export class FileList {
     this.view = view;
     this.active = activeId ? view.findIndex((e) => e.id === activeId) : Math.min(this.active, view.length - 1);
     this.grid.setAttribute('aria-rowcount', String(view.length + 1));
-    this.body.style.height = `${view.length * ROW}px`;
+    this.body.style.height = `${Math.ceil(view.length / this.columns) * this.lineHeight}px`;
     this.empty.hidden = view.length > 0;
     this.changed();
   }
@@ -151,8 +176,10 @@ export class FileList {
     this.frame = 0;
     const top = this.grid.scrollTop;
     const height = this.grid.clientHeight || 600;
-    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const last = Math.min(this.view.length, Math.ceil((top + height) / ROW) + OVERSCAN);
+    const [columns, line] = [this.columns, this.lineHeight];
+    this.body.style.height = `${Math.ceil(this.view.length / columns) * line}px`;
+    const first = Math.max(0, Math.floor(top / line) - OVERSCAN) * columns;
+    const last = Math.min(this.view.length, (Math.ceil((top + height) / line) + OVERSCAN) * columns);
     const keep = new Map();
     for (let i = first; i < last; i += 1) {
       const entry = this.view[i];
@@ -165,7 +192,8 @@ export class FileList {
       this.rows.delete(entry.id);
       keep.set(entry.id, row);
       row.index = i;
-      row.el.style.transform = `translateY(${i * ROW}px)`;
+      const x = (i % columns) * TILE_W;
+      row.el.style.transform = this.mode === 'grid' ? `translate(${x}px, ${Math.floor(i / columns) * line}px)` : `translateY(${i * ROW}px)`;
       row.el.setAttribute('aria-rowindex', String(i + 2));
       row.el.setAttribute('aria-selected', String(this.selected.has(entry.id)));
       row.el.classList.toggle('active', i === this.active);
@@ -187,6 +215,7 @@ export class FileList {
       h('div', { role: 'gridcell', class: 'cell col-size' }, folder ? '—' : bytes(entry.size)),
       h('div', { role: 'gridcell', class: 'cell col-modified' }, date(entry.modified_at)),
     );
+    this.actions.decorate?.(el, entry, this.mode);
     return { el, entry, index: -1 };
   }
 
@@ -223,11 +252,12 @@ export class FileList {
 
   setActive(index) {
     this.active = Math.max(0, Math.min(index, this.view.length - 1));
-    const top = this.active * ROW;
-    const headHeight = ROW;
+    const line = this.lineHeight;
+    const top = Math.floor(this.active / this.columns) * line;
+    const headHeight = this.mode === 'grid' ? 0 : ROW;
     if (top < this.grid.scrollTop) this.grid.scrollTop = top;
-    else if (top + ROW + headHeight > this.grid.scrollTop + this.grid.clientHeight) {
-      this.grid.scrollTop = top + ROW + headHeight - this.grid.clientHeight;
+    else if (top + line + headHeight > this.grid.scrollTop + this.grid.clientHeight) {
+      this.grid.scrollTop = top + line + headHeight - this.grid.clientHeight;
     }
   }
 
@@ -235,8 +265,10 @@ export class FileList {
     if (this.actions.key?.(event)) return;
     const ctrl = event.ctrlKey || event.metaKey;
     const n = this.view.length;
-    const page = Math.max(1, Math.floor(this.grid.clientHeight / ROW) - 1);
-    const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
+    const columns = this.columns;
+    const page = Math.max(1, Math.floor(this.grid.clientHeight / this.lineHeight) - 1) * columns;
+    const moves = { ArrowDown: columns, ArrowUp: -columns, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
+    if (this.mode === 'grid') Object.assign(moves, { ArrowRight: 1, ArrowLeft: -1 });
     if (event.key in moves && !(event.key === 'ArrowUp' && event.altKey)) {
       event.preventDefault();
       if (!n) return;

@@ -9,6 +9,7 @@ import { browsePage } from './browse.js';
 import { trashPage, searchPage } from './pages.js';
 import { Uploads } from './uploads.js';
 import { toast } from './dialogs.js';
+import { globalShortcut } from './shortcuts.js';
 
 const root = document.getElementById('app');
 const app = { page: null, uploads: null, user: null, navigate, refreshQuota, toast };
@@ -159,6 +160,7 @@ function globalKeys(event) {
     event.preventDefault();
     shell.search.focus();
   }
+  globalShortcut(event);
 }
 
 async function refreshQuota() {

@@ -6,6 +6,7 @@ import { h, icon, replace } from './dom.js';
 import { t, bytes, date } from './i18n.js';
 import { confirmDialog } from './dialogs.js';
 import { folderUrl } from './browse.js';
+import { emptyTrashButton } from './trashtools.js';
 
 function parentOf(path) {
   const cut = path.lastIndexOf('/');
@@ -38,7 +39,7 @@ function tablePage(title, columns, fill) {
 }
 
 export function trashPage(app) {
-  return tablePage(t.trash, [t.name, t.size, t.location, t.actions], async (body) => {
+  const page = tablePage(t.trash, [t.name, t.size, t.location, t.actions], async (body) => {
     const entries = [];
     await api.allPages(() => api.listTrash(), (c) => api.listTrash(c), (page) => entries.push(...page));
     replace(
@@ -61,6 +62,8 @@ export function trashPage(app) {
     );
     return entries.length ? null : t.emptyTrash;
   });
+  page.element.querySelector('h1').after(h('div', { class: 'page-actions' }, emptyTrashButton(app, () => page.changed())));
+  return page;
 
   async function restore(app, entry) {
     try {

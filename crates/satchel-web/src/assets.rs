@@ -43,6 +43,18 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("links.js", include_bytes!("../app/links.js")),
     ("account.js", include_bytes!("../app/account.js")),
     ("admin.js", include_bytes!("../app/admin.js")),
+    // The file manager's actions; picker, versions, preview, markdown and editor load on first use.
+    ("fileapi.js", include_bytes!("../app/fileapi.js")),
+    ("manage.js", include_bytes!("../app/manage.js")),
+    ("thumbs.js", include_bytes!("../app/thumbs.js")),
+    ("modal.js", include_bytes!("../app/modal.js")),
+    ("shortcuts.js", include_bytes!("../app/shortcuts.js")),
+    ("trashtools.js", include_bytes!("../app/trashtools.js")),
+    ("picker.js", include_bytes!("../app/picker.js")),
+    ("versions.js", include_bytes!("../app/versions.js")),
+    ("preview.js", include_bytes!("../app/preview.js")),
+    ("markdown.js", include_bytes!("../app/markdown.js")),
+    ("editor.js", include_bytes!("../app/editor.js")),
 ];
 
 /// The pages (not assets): their `%VERSION%` is replaced, and they are served at their routes only.

@@ -539,7 +539,7 @@ fn cannot_script(mime: &str) -> bool {
 }
 
 /// `Content-Disposition` with an ASCII fallback and the exact name in RFC 8187 form.
-fn disposition(name: &str, inline: bool) -> String {
+pub(crate) fn disposition(name: &str, inline: bool) -> String {
     let fallback: String = name
         .chars()
         .map(|c| {

@@ -1,13 +1,16 @@
 //! Files and folders over HTTP: the tree (`nodes`), content in and out (`content`), and the pieces
-//! uploads and downloads are made of (`ingest`, `range`), and chunked resumable uploads (`uploads`, whose whole-file hash `verify` computes).
+//! uploads and downloads are made of (`ingest`, `range`), and chunked resumable uploads (`uploads`, whose whole-file hash `verify` computes); thumbnails of images
+//! (`thumbnails`) and a selection as one zip through a signed URL (`zip_urls`).
 
 pub mod content;
 pub mod ingest;
 pub mod nodes;
 pub mod range;
 pub mod tus;
+pub mod thumbnails;
 pub mod uploads;
 pub mod verify;
+pub mod zip_urls;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -25,6 +25,9 @@ use crate::state::AppState;
 pub struct GcReport {
     pub expired_uploads: u64,
     pub expired_download_urls: u64,
+    pub expired_zip_urls: u64,
+    /// Thumbnails of content no version holds any more.
+    pub thumbnails_forgotten: u64,
     pub chunks_removed: u64,
     pub bytes_freed: u64,
     pub orphans_removed: u64,
@@ -40,6 +43,7 @@ pub async fn collect(state: &AppState) -> Result<GcReport, ApiError> {
     let mut report = GcReport {
         expired_uploads: state.store.expire_uploads(now).await?,
         expired_download_urls: state.store.forget_expired_download_urls(now).await?,
+        expired_zip_urls: state.store.forget_expired_zip_urls(now).await?,
         ..Default::default()
     };
     loop {
@@ -59,6 +63,7 @@ pub async fn collect(state: &AppState) -> Result<GcReport, ApiError> {
             break;
         }
     }
+    report.thumbnails_forgotten = state.store.forget_orphan_thumbnails().await?;
     // The planner's statistics follow the data (PostgreSQL's autovacuum may be off or behind).
     state.store.refresh_statistics().await?;
     if !state.blobs.collects() {

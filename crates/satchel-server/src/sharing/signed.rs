@@ -54,6 +54,9 @@ pub struct DownloadUrlRequest {
     /// Seconds the URL works (default 3600, at most a week).
     #[serde(default, deserialize_with = "satchel_proto::option_int64")]
     pub ttl_seconds: Option<u64>,
+    /// The version to serve (the current one when absent), e.g. an older one from the versions
+    /// list.
+    pub version: Option<u64>,
 }
 
 /// A signed URL, as made.
@@ -84,7 +87,7 @@ pub async fn download_url(
     let expires_at = Utc::now() + chrono::Duration::seconds(ttl as i64);
     let made = state
         .store
-        .create_download_url(&actor, node_ref(&id)?, expires_at)
+        .create_download_url(&actor, node_ref(&id)?, request.version, expires_at)
         .await?;
     let (kid, key) = &state.url_keys[0];
     let sig = hex::encode(mac(key, made.id).finalize().into_bytes());
@@ -107,6 +110,10 @@ pub async fn download_url(
 pub struct SignedParams {
     pub kid: String,
     pub sig: String,
+    /// `1` to show in the browser (a preview); honoured only for types that cannot run script,
+    /// exactly as for `/api/v1/files/{id}/content?inline=1`. (Outside the signature: it changes
+    /// only how the same bytes are presented.)
+    pub inline: Option<u8>,
 }
 
 /// The URL id in `id`, if the signature in `params` is the server's.
@@ -156,7 +163,7 @@ pub async fn signed_download(
     if content.node.deleted_at.is_some() {
         return Err(ApiError::bare(ProblemCode::NotFound));
     }
-    serve_content(&state, content, &headers, false)
+    serve_content(&state, content, &headers, params.inline == Some(1))
 }
 
 fn info(url: DownloadUrlRecord) -> DownloadUrlInfo {

@@ -1,7 +1,10 @@
-//! A shared folder as a zip archive, streamed: entries are stored (the files are mostly compressed
+//! A folder (a public link's) or a selection (the app's zip URLs, `files/zip_urls.rs`) as a zip
+//! archive, streamed: entries are stored (the files are mostly compressed
 //! media already, and storing keeps the server's CPU out of the way), each followed by a data
 //! descriptor with its CRC-32, and ZIP64 records where sizes or offsets pass 4 GiB. Memory stays at
 //! one chunk whatever the folder's size.
+
+use std::collections::HashSet;
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
@@ -11,9 +14,10 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use satchel_meta::Actor;
 use satchel_proto::{Node, NodeKind, NodeRef};
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::files::content::read_chunk;
+use crate::files::content::{disposition, read_chunk};
 use crate::state::AppState;
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -37,10 +41,16 @@ fn dos_time(at: DateTime<Utc>) -> (u16, u16) {
     (time, date)
 }
 
-/// Every file and folder under `root`, with its path inside the archive, parents first.
-async fn walk(state: &AppState, owner: &Actor, root: &Node) -> ApiResult<Vec<(String, Node)>> {
+/// Every file and folder under `folder`, with its path inside the archive (after `prefix`),
+/// parents first.
+async fn walk(
+    state: &AppState,
+    owner: &Actor,
+    folder: Uuid,
+    prefix: String,
+) -> ApiResult<Vec<(String, Node)>> {
     let mut found = Vec::new();
-    let mut pending = vec![(String::new(), root.id)];
+    let mut pending = vec![(prefix, folder)];
     while let Some((prefix, folder)) = pending.pop() {
         let mut cursor: Option<String> = None;
         loop {
@@ -66,9 +76,60 @@ async fn walk(state: &AppState, owner: &Actor, root: &Node) -> ApiResult<Vec<(St
     Ok(found)
 }
 
-/// Streams `folder` as `NAME.zip`.
+/// Streams `folder`'s contents as `NAME.zip`.
 pub async fn folder_zip(state: &AppState, owner: Actor, folder: Node) -> ApiResult<Response> {
-    let entries = walk(state, &owner, &folder).await?;
+    let entries = walk(state, &owner, folder.id, String::new()).await?;
+    stream_zip(state, owner, entries, &folder.name)
+}
+
+/// Streams a selection as `ARCHIVE.zip`: each file at the top, each folder as a top-level folder
+/// with everything under it. Two selected nodes of the same name (from different folders) get
+/// `name (1)`, `name (2)`… so no entry hides another.
+pub async fn selection_zip(
+    state: &AppState,
+    owner: Actor,
+    nodes: Vec<Node>,
+    archive: &str,
+) -> ApiResult<Response> {
+    let mut entries = Vec::new();
+    let mut taken = HashSet::new();
+    for node in nodes {
+        let name = unique_name(&node.name, &mut taken);
+        if node.kind == NodeKind::Folder {
+            let prefix = format!("{name}/");
+            let inside = walk(state, &owner, node.id, prefix.clone()).await?;
+            entries.push((prefix, node));
+            entries.extend(inside);
+        } else {
+            entries.push((name, node));
+        }
+    }
+    stream_zip(state, owner, entries, archive)
+}
+
+/// `name`, or `name (n)` (before the extension of a file) when taken; case-insensitively, as the
+/// file systems archives are unpacked on compare.
+fn unique_name(name: &str, taken: &mut HashSet<String>) -> String {
+    let (stem, ext) = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(dot),
+        _ => (name, ""),
+    };
+    let mut candidate = name.to_owned();
+    let mut n = 0;
+    while !taken.insert(candidate.to_lowercase()) {
+        n += 1;
+        candidate = format!("{stem} ({n}){ext}");
+    }
+    candidate
+}
+
+/// The archive of `entries` as a streamed response named `NAME.zip`.
+fn stream_zip(
+    state: &AppState,
+    owner: Actor,
+    entries: Vec<(String, Node)>,
+    name: &str,
+) -> ApiResult<Response> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let state = state.clone();
     tokio::spawn(async move {
@@ -80,31 +141,15 @@ pub async fn folder_zip(state: &AppState, owner: Actor, folder: Node) -> ApiResu
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
-    let name: String = folder
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || " -_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = if name.is_empty() { "folder" } else { name };
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/zip")
         .header(
             header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}.zip\"",
-                if name.is_empty() {
-                    "folder".to_owned()
-                } else {
-                    name
-                }
-            ),
+            disposition(&format!("{name}.zip"), false),
         )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(body)
         .map_err(ApiError::internal)
 }

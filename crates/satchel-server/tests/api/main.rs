@@ -31,3 +31,4 @@ mod upload_hash;
 mod uploads;
 mod versions;
 mod web;
+mod web_files;
