@@ -166,7 +166,7 @@ pub async fn create_user(
 
 /// Disable or enable an account (disabling ends its sessions), make it an admin or not, set or
 /// lift its quota.
-#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", params(("id" = uuid::Uuid, Path)),
     request_body = PatchUser, responses((status = 200, body = AdminUser), (status = 400, body = Problem),
         (status = 403, description = "forbidden", body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
@@ -198,7 +198,7 @@ pub async fn patch_user(
 }
 
 /// Set a new password for an account; every session of it ends.
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password", tag = "admin", params(("id" = uuid::Uuid, Path)),
     request_body = ResetPassword, responses((status = 204), (status = 403, description = "forbidden", body = Problem),
         (status = 404, body = Problem), (status = 422, description = "weak_password", body = Problem)),
     security(("bearer" = [])))]

@@ -132,7 +132,7 @@ fn format_of(content: &VersionContent) -> Option<ImageFormat> {
 
 /// A JPEG thumbnail of an image file (`size` the bound of its longer side).
 #[utoipa::path(get, path = "/api/v1/files/{id}/thumbnail", tag = "content",
-    params(("id" = String, Path), ThumbnailParams),
+    params(("id" = satchel_proto::NodeRef, Path, description = "file id"), ThumbnailParams),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>),
         (status = 304, description = "not modified"),
         (status = 404, description = "not_found, no_thumbnail", body = Problem)),

@@ -104,7 +104,7 @@ pub async fn create_zip_url(
 /// Download a selection as a zip through a zip URL: no token. `403 bad_signature` if anything was
 /// altered, `410 url_expired` after its time, `410 url_revoked` once its session ended, `404` when
 /// a node is no longer reached (trashed, or a share revoked).
-#[utoipa::path(get, path = "/api/v1/zip/{id}", tag = "content", params(("id" = String, Path), SignedParams),
+#[utoipa::path(get, path = "/api/v1/zip/{id}", tag = "content", params(("id" = uuid::Uuid, Path), SignedParams),
     responses((status = 200, content_type = "application/zip", body = Vec<u8>),
         (status = 403, description = "bad_signature", body = Problem),
         (status = 404, body = Problem),

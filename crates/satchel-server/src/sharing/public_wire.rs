@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PublicParams {
-    /// `zip`: a folder as one archive.
+    /// `zip`: a folder as one archive; `1`: the bytes themselves (a browser would otherwise get
+    /// the link's page).
     #[serde(default, deserialize_with = "zip_only")]
     #[param(value_type = Option<ZipDownload>)]
     pub download: Option<String>,
@@ -25,12 +26,12 @@ pub struct PublicParams {
     pub grant: Option<String>,
 }
 
-/// `?download=` is `zip` or absent, whatever the link shows (a file ignores it, but is not sent
-/// nonsense quietly).
+/// `?download=` is `zip`, `1` or absent, whatever the link shows (a file ignores `zip`, but is not
+/// sent nonsense quietly).
 fn zip_only<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     match Option::<String>::deserialize(deserializer)? {
-        Some(text) if text != "zip" => Err(serde::de::Error::custom(format!(
-            "`download` is `zip`, not {text:?}"
+        Some(text) if text != "zip" && text != "1" => Err(serde::de::Error::custom(format!(
+            "`download` is `zip` or `1`, not {text:?}"
         ))),
         value => Ok(value),
     }
@@ -67,6 +68,8 @@ pub struct LinkUploadForm {
 #[serde(rename_all = "lowercase")]
 pub enum ZipDownload {
     Zip,
+    #[serde(rename = "1")]
+    Bytes,
 }
 
 /// What an upload-only link shows: the folder's name, never its contents.
