@@ -350,6 +350,31 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the statistics of the tables that changed a lot since they were last analysed, and
+    /// only those: on PostgreSQL, tables with more rows changed since their last `ANALYZE` than 50 +
+    /// 10 % of their rows (autovacuum's own rule, for servers where autovacuum is off or lagging);
+    /// on SQLite `PRAGMA optimize`, which makes that decision itself. Returns the tables analysed.
+    /// The background runner calls it every minute, so a bulk load is followed by fresh statistics.
+    pub async fn refresh_stale_statistics(&self) -> Result<Vec<String>> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+            return Ok(Vec::new());
+        }
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT relname::text FROM pg_stat_user_tables \
+             WHERE n_mod_since_analyze > 50 + n_live_tup / 10 ORDER BY relname",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for table in &stale {
+            let quoted = table.replace('"', "\"\"");
+            sqlx::query(&format!("ANALYZE \"{quoted}\""))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(stale)
+    }
+
     /// Reads a server setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(

@@ -83,6 +83,10 @@ struct ServeArgs {
     /// Serve the web app from this folder instead of the built-in copy (development).
     #[arg(long, env = "SATCHEL_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// Memory, in MiB, that uploads and downloads in flight may hold for file bytes, all together;
+    /// past it, transfers wait for room [default: 64].
+    #[arg(long, env = "SATCHEL_TRANSFER_MEMORY_MIB")]
+    transfer_memory_mib: Option<u64>,
 }
 
 impl StoreArgs {
@@ -133,6 +137,9 @@ impl ServeArgs {
         }
         if let Some(dir) = &self.web_dir {
             config.web_dir = Some(dir.clone());
+        }
+        if let Some(mib) = self.transfer_memory_mib {
+            config.transfer_memory_mib = mib;
         }
         Ok(config)
     }
