@@ -350,29 +350,36 @@ impl Store {
         Ok(())
     }
 
-    /// Refreshes the statistics of the tables that changed a lot since they were last analysed, and
-    /// only those: on PostgreSQL, tables with more rows changed since their last `ANALYZE` than 50 +
-    /// 10 % of their rows (autovacuum's own rule, for servers where autovacuum is off or lagging);
-    /// on SQLite `PRAGMA optimize`, which makes that decision itself. Returns the tables analysed.
-    /// The background runner calls it every minute, so a bulk load is followed by fresh statistics.
+    /// Does for the tables that changed a lot what PostgreSQL's autovacuum would, for servers where
+    /// it is off or lagging: `VACUUM` where dead rows exceed 50 + 20 % of the live ones (every
+    /// upload updates its owner's usage row and its namespace's sequence row, so those small hot
+    /// tables fill with dead versions that every lookup of them then reads), and `ANALYZE` where
+    /// more rows changed since the last analysis than 50 + 10 % of the table (autovacuum's own
+    /// thresholds). On SQLite, `PRAGMA optimize`, which decides itself. Returns what it did, as
+    /// `VACUUM table` / `ANALYZE table`. The background runner calls it every minute.
     pub async fn refresh_stale_statistics(&self) -> Result<Vec<String>> {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
             return Ok(Vec::new());
         }
-        let stale: Vec<String> = sqlx::query_scalar(
-            "SELECT relname::text FROM pg_stat_user_tables \
-             WHERE n_mod_since_analyze > 50 + n_live_tup / 10 ORDER BY relname",
+        let stale: Vec<(String, String)> = sqlx::query_as(
+            "SELECT 'VACUUM', relname::text FROM pg_stat_user_tables \
+             WHERE n_dead_tup > 50 + n_live_tup / 5 \
+             UNION ALL SELECT 'ANALYZE', relname::text FROM pg_stat_user_tables \
+             WHERE n_mod_since_analyze > 50 + n_live_tup / 10 ORDER BY 1 DESC, 2",
         )
         .fetch_all(&self.pool)
         .await?;
-        for table in &stale {
+        let mut done = Vec::new();
+        for (command, table) in stale {
+            // Names come from the catalogue, quoted anyway.
             let quoted = table.replace('"', "\"\"");
-            sqlx::query(&format!("ANALYZE \"{quoted}\""))
+            sqlx::query(&format!("{command} \"{quoted}\""))
                 .execute(&self.pool)
                 .await?;
+            done.push(format!("{command} {table}"));
         }
-        Ok(stale)
+        Ok(done)
     }
 
     /// Reads a server setting.

@@ -20,6 +20,7 @@ mod redis;
 mod search;
 mod shares;
 mod signed_urls;
+mod statistics;
 mod transfer_memory;
 mod trash;
 mod upload_hash;
