@@ -354,6 +354,38 @@ impl Store {
         Ok(())
     }
 
+    /// Does for the tables that changed a lot what PostgreSQL's autovacuum would, for servers where
+    /// it is off or lagging: `VACUUM` where dead rows exceed 50 + 20 % of the live ones (every
+    /// upload updates its owner's usage row and its namespace's sequence row, so those small hot
+    /// tables fill with dead versions that every lookup of them then reads), and `ANALYZE` where
+    /// more rows changed since the last analysis than 50 + 10 % of the table (autovacuum's own
+    /// thresholds). On SQLite, `PRAGMA optimize`, which decides itself. Returns what it did, as
+    /// `VACUUM table` / `ANALYZE table`. The background runner calls it every minute.
+    pub async fn refresh_stale_statistics(&self) -> Result<Vec<String>> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+            return Ok(Vec::new());
+        }
+        let stale: Vec<(String, String)> = sqlx::query_as(
+            "SELECT 'VACUUM', relname::text FROM pg_stat_user_tables \
+             WHERE n_dead_tup > 50 + n_live_tup / 5 \
+             UNION ALL SELECT 'ANALYZE', relname::text FROM pg_stat_user_tables \
+             WHERE n_mod_since_analyze > 50 + n_live_tup / 10 ORDER BY 1 DESC, 2",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut done = Vec::new();
+        for (command, table) in stale {
+            // Names come from the catalogue, quoted anyway.
+            let quoted = table.replace('"', "\"\"");
+            sqlx::query(&format!("{command} \"{quoted}\""))
+                .execute(&self.pool)
+                .await?;
+            done.push(format!("{command} {table}"));
+        }
+        Ok(done)
+    }
+
     /// Reads a server setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(

@@ -27,6 +27,7 @@ mod group;
 mod journal;
 mod links;
 mod manifest;
+mod new_file;
 mod nodes;
 mod paths;
 mod refresh;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::accounts::{to_i64, to_u64};
 use crate::db::micros;
 use crate::journal::{append, append_at, next_seq};
+use crate::new_file::write_new_file;
 use crate::nodes::{child_of, live_child, load, resolve, view};
 use crate::paths::PathCache;
 use crate::rows::{NODE_COLUMNS, NODE_COLUMNS_N, NodeRow};
@@ -131,7 +132,7 @@ pub(crate) async fn claim_name(
 }
 
 /// Fails unless `row` is a live folder that can take children.
-fn check_folder(row: &NodeRow) -> Result<()> {
+pub(crate) fn check_folder(row: &NodeRow) -> Result<()> {
     if row.kind != NodeKind::Folder {
         return Err(StoreError::NotAFolder);
     }
@@ -175,7 +176,7 @@ pub(crate) async fn lock(
 
 /// Journals a change of the node `id` in `space`'s namespace and returns the node as the actor sees
 /// it (the journal keeps paths relative to the namespace; see `journal.rs`).
-async fn record(
+pub(crate) async fn record(
     conn: &mut AnyConnection,
     actor: &Actor,
     space: &Space,
@@ -228,7 +229,7 @@ pub(crate) async fn charge(conn: &mut AnyConnection, owner: Uuid, delta: i64) ->
     clippy::too_many_arguments,
     reason = "one column each; a struct would only rename them"
 )]
-async fn insert_node(
+pub(crate) async fn insert_node(
     conn: &mut AnyConnection,
     space: &Space,
     parent: Uuid,
@@ -242,7 +243,8 @@ async fn insert_node(
     let inserted = sqlx::query(
         "INSERT INTO nodes (id, ns_id, owner_id, parent_id, kind, name, name_key, rev, size, sha256, \
          mime, version, created_at, modified_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(id.to_string())
     .bind(space.ns_id.to_string())
@@ -264,8 +266,11 @@ async fn insert_node(
     )
     .execute(conn)
     .await;
+    // A name taken by a live sibling inserts nothing (and, on PostgreSQL, leaves the transaction
+    // usable, so the caller can go another way).
     match inserted {
-        Ok(_) => Ok(id),
+        Ok(done) if done.rows_affected() == 1 => Ok(id),
+        Ok(_) => Err(StoreError::NameConflict(name.to_string())),
         Err(error) if StoreError::is_unique_violation(&error) => {
             Err(StoreError::NameConflict(name.to_string()))
         }
@@ -972,6 +977,12 @@ pub(crate) async fn write_content_in(
             (Err(row), space, seq)
         }
         ContentTarget::Named { parent, name, mode } => {
+            if base_rev.is_none()
+                && let Some(written) =
+                    write_new_file(conn, actor, resolve(actor, parent), &name, content).await?
+            {
+                return Ok(written);
+            }
             let (parent, space, seq) = lock(conn, actor, resolve(actor, parent)).await?;
             check_folder(&parent)?;
             let existing = match child_of(conn, actor, parent.id, &name.key()).await? {

@@ -149,6 +149,10 @@ pub struct ServerConfig {
     pub body_idle_timeout_secs: u64,
     /// Database connections in the pool.
     pub db_max_connections: u32,
+    /// Memory, in MiB, that uploads and downloads in flight may hold for file bytes, all together;
+    /// past it, transfers wait for room (see `budget.rs`). Raised to fit one `max_chunk_bytes`
+    /// chunk if smaller.
+    pub transfer_memory_mib: u64,
     /// Failed logins per account and client address in a `login_window_secs` before that address
     /// backs off for that account: 15 s after the next failure, doubling with each one after
     /// (capped at the window). See `accounts/throttle.rs`.
@@ -179,6 +183,9 @@ pub struct ServerConfig {
     pub gc_grace_secs: u64,
     /// How often the garbage collector runs, in seconds.
     pub gc_interval_secs: u64,
+    /// How often, in seconds, the tables that changed a lot since their last analysis get fresh
+    /// planner statistics (see `jobs/stats.rs`).
+    pub analyze_interval_secs: u64,
     /// How long journal entries are kept, in days; a client whose cursor is older gets
     /// `410 cursor_expired` and rescans. 0 keeps them forever.
     pub journal_retention_days: u64,
@@ -216,6 +223,7 @@ impl Default for ServerConfig {
             header_timeout_secs: 30,
             body_idle_timeout_secs: 60,
             db_max_connections: 16,
+            transfer_memory_mib: 64,
             login_failures_allowed: 5,
             login_account_failures_allowed: 20,
             login_address_failures_allowed: 100,
@@ -226,6 +234,7 @@ impl Default for ServerConfig {
             upload_ttl_secs: 7 * 24 * 3600,
             gc_grace_secs: 24 * 3600,
             gc_interval_secs: 3600,
+            analyze_interval_secs: 60,
             journal_retention_days: 90,
             public_url: None,
             link_password_failures_allowed: 10,
@@ -244,6 +253,19 @@ impl ServerConfig {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data.join("satchel.db").display()),
         }
+    }
+
+    /// The transfer memory budget in bytes.
+    pub fn transfer_memory_bytes(&self) -> usize {
+        usize::try_from(self.transfer_memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+    }
+
+    /// The most one request leases at once: a chunk of a chunked upload, or a simple upload's
+    /// buffer and the chunk it writes meanwhile.
+    pub fn largest_transfer_lease(&self) -> usize {
+        usize::try_from(self.max_chunk_bytes)
+            .unwrap_or(usize::MAX)
+            .max(2 * satchel_blob::MAX_CHUNK)
     }
 
     /// Where local chunks live (when they are not in a bucket).

@@ -24,6 +24,9 @@ use tower_http::timeout::TimeoutBody;
 
 use crate::parse_errors::ProblemAnswers;
 
+/// The most a connection buffers of what it reads (headers must fit in it).
+const READ_BUFFER: usize = 64 * 1024;
+
 /// How connections are accepted and limited.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -46,6 +49,9 @@ pub async fn run(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // hyper's read buffer grows to ~400 KiB per connection by default; 64 KiB keeps two
+        // hundred busy connections to ~13 MiB and still reads an upload in large pieces.
+        .max_buf_size(READ_BUFFER)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {

@@ -6,6 +6,7 @@
 //! problem documents (`error.rs`); no SQL and no file paths live here.
 
 pub mod accounts;
+pub mod budget;
 pub mod config;
 pub mod connections;
 pub mod dav;

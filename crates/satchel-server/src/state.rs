@@ -31,6 +31,8 @@ pub struct AppState {
     pub draining: Arc<tokio::sync::watch::Sender<bool>>,
     /// With Redis: actors cached there (see `redis.rs`).
     pub actor_cache: Option<Arc<crate::redis::ActorCache>>,
+    /// The memory budget of transfers in flight (see `budget.rs`).
+    pub transfers: crate::budget::TransferBudget,
     /// Running whole-file hashes of chunked uploads (see `files/verify.rs`).
     pub verifier: Arc<crate::files::verify::Verifier>,
     /// Running whole-file hashes of tus uploads (see `files/tus.rs`).
@@ -105,6 +107,16 @@ impl AppState {
         }
         let login_throttle = LoginThrottle::new(&config, login_limiter);
         let url_keys = vec![crate::sharing::signed::url_key(secret.as_bytes())];
+        let transfers = crate::budget::TransferBudget::new(
+            config.transfer_memory_bytes(),
+            config.largest_transfer_lease(),
+        );
+        if transfers.limit() > config.transfer_memory_bytes() {
+            tracing::warn!(
+                "transfer_memory_mib raised to {} MiB: one chunk of max_chunk_bytes must fit",
+                transfers.limit().div_ceil(1 << 20)
+            );
+        }
         Ok(AppState {
             store,
             blobs,
@@ -116,6 +128,7 @@ impl AppState {
             url_keys: Arc::new(url_keys),
             draining: Arc::new(tokio::sync::watch::Sender::new(false)),
             actor_cache,
+            transfers,
             verifier: Arc::default(),
             tus_hashes: Arc::default(),
             basic_cache: Arc::default(),

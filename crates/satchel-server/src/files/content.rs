@@ -77,15 +77,21 @@ fn expectations(headers: &HeaderMap, room: Option<u64>) -> ApiResult<Expectation
         ),
         None => None,
     };
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse().ok());
+    let length = content_length(headers);
     Ok(Expectations {
         length,
         sha256,
         room,
+        at_most: None,
     })
+}
+
+/// The request's `Content-Length`, when it sent one.
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse().ok())
 }
 
 /// `X-Modified-At` (RFC 3339): the file's modification time on the writer's disk, kept as the
@@ -214,7 +220,7 @@ pub async fn put_by_name(
     let modified_at = modified_at(&headers)?;
     let room = room_for_name(&state, &actor, params.parent_id, &params.name, mode).await?;
     let expect = expectations(&headers, room)?;
-    let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
+    let stored = ingest(&state, body.into_data_stream(), expect).await?;
     let mut content = stored.into_content(mime_for(params.name.as_str(), declared_type(&headers)));
     content.modified_at = modified_at;
     let target = ContentTarget::Named {
@@ -257,7 +263,7 @@ pub async fn put_by_id(
     let modified_at = modified_at(&headers)?;
     let room = room(&state, &actor, NodeRef::Id(node.id), node.size.unwrap_or(0)).await?;
     let expect = expectations(&headers, room)?;
-    let stored = ingest(&state.blobs, body.into_data_stream(), expect).await?;
+    let stored = ingest(&state, body.into_data_stream(), expect).await?;
     let mut content =
         stored.into_content(mime_for(&node.name, declared_type(&headers)).or(node.mime.clone()));
     content.modified_at = modified_at;
@@ -302,6 +308,7 @@ pub(crate) fn file_name(field: &axum::extract::multipart::Field<'_>) -> ApiResul
 pub async fn post_multipart(
     State(state): State<AppState>,
     Authed(actor): Authed,
+    headers: HeaderMap,
     ApiMultipart(mut form): ApiMultipart,
 ) -> ApiResult<Response> {
     let bad_form = |e: axum::extract::multipart::MultipartError| {
@@ -319,9 +326,10 @@ pub async fn post_multipart(
                 let mime = mime_for(name.as_str(), field.content_type());
                 let expect = Expectations {
                     room: room_for_name(&state, &actor, parent, &name, mode).await?,
+                    at_most: content_length(&headers),
                     ..Default::default()
                 };
-                let stored = ingest(&state.blobs, Box::pin(field), expect).await?;
+                let stored = ingest(&state, Box::pin(field), expect).await?;
                 // A field after the file comes too late to apply: refuse it before anything is
                 // recorded (the chunks stored so far are unreferenced; the collector takes them).
                 while let Some(late) = form.next_field().await.map_err(bad_form)? {
@@ -476,8 +484,31 @@ pub fn serve_content(
     builder.body(body).map_err(ApiError::internal)
 }
 
-/// A chunk's bytes, from the database for small ones, else from the blob store.
+/// A chunk's bytes, from the database for small ones, else from the blob store, carrying a lease
+/// of the transfer budget for their size (waiting for room; see `budget.rs`).
 pub async fn read_chunk(state: &AppState, chunk: &PlacedChunk) -> std::io::Result<Bytes> {
+    let lease = state.transfers.lease(chunk_len(chunk)).await;
+    Ok(lease.wrap(read_unleased(state, chunk).await?))
+}
+
+/// [`read_chunk`] if the budget has room for it now, else `None`.
+pub async fn try_read_chunk(
+    state: &AppState,
+    chunk: &PlacedChunk,
+) -> Option<std::io::Result<Bytes>> {
+    let lease = state.transfers.try_lease(chunk_len(chunk))?;
+    Some(
+        read_unleased(state, chunk)
+            .await
+            .map(|bytes| lease.wrap(bytes)),
+    )
+}
+
+fn chunk_len(chunk: &PlacedChunk) -> usize {
+    usize::try_from(chunk.size).unwrap_or(usize::MAX)
+}
+
+async fn read_unleased(state: &AppState, chunk: &PlacedChunk) -> std::io::Result<Bytes> {
     if chunk.inline {
         let inline = state
             .store
@@ -496,7 +527,8 @@ pub async fn read_chunk(state: &AppState, chunk: &PlacedChunk) -> std::io::Resul
 }
 
 /// The bytes `start..end` of a file made of `chunks`, read chunk by chunk with the read-ahead the
-/// blob store wants (a few chunks in memory at most).
+/// blob store wants (a few chunks in memory at most, each leased from the transfer budget until the
+/// connection has written it).
 fn chunk_stream(state: AppState, chunks: Vec<PlacedChunk>, start: u64, end: u64) -> Body {
     let read_ahead = state.blobs.read_ahead();
     let wanted = chunks

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use satchel_blob::{BlobStore, MAX_CHUNK, cut_point};
 use satchel_meta::{MAX_INLINE_CHUNK, NewContent};
@@ -18,8 +18,9 @@ use sha2::Digest;
 use tokio::task::JoinSet;
 
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
-/// Chunk writes allowed to run while the body is still being read.
+/// Chunk writes allowed to run while the body is still being read (when the budget has room).
 const WRITES_IN_FLIGHT: usize = 2;
 
 /// What the client promised about the body.
@@ -31,6 +32,9 @@ pub struct Expectations {
     pub sha256: Option<Sha256>,
     /// Most bytes the owner's quota still allows.
     pub room: Option<u64>,
+    /// Most bytes the body can have when its exact length is not known (a form's file part: the
+    /// whole form's `Content-Length`); sizes the buffer only.
+    pub at_most: Option<u64>,
 }
 
 /// A body stored as chunks — or, if small, held to be stored with its version.
@@ -58,11 +62,12 @@ impl Ingested {
 }
 
 /// Reads `body` to its end, storing it as chunks, and checks it against `expect`.
-pub async fn ingest<S, E>(
-    blobs: &Arc<dyn BlobStore>,
-    body: S,
-    expect: Expectations,
-) -> ApiResult<Ingested>
+///
+/// Memory: a body known to fit in one chunk is read into a buffer of its size; any other into a
+/// buffer of one maximal chunk, with room for one chunk being written while the next is read (two
+/// when the server's transfer budget has room to spare). That room is leased from the budget before
+/// the first byte is read and covers everything this upload holds (see `budget.rs`).
+pub async fn ingest<S, E>(state: &AppState, body: S, expect: Expectations) -> ApiResult<Ingested>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -72,54 +77,80 @@ where
     {
         return Err(quota_error(room));
     }
+    let (capacity, writes_allowed, _room) = match expect.length.or(expect.at_most) {
+        Some(bound) if bound <= MAX_CHUNK as u64 => {
+            let bound = bound as usize;
+            (bound, 1, (state.transfers.lease(bound).await, None))
+        }
+        _ => {
+            let room = state.transfers.lease(2 * MAX_CHUNK).await;
+            let more = state.transfers.try_lease(MAX_CHUNK);
+            let writes = if more.is_some() { WRITES_IN_FLIGHT } else { 1 };
+            (MAX_CHUNK, writes, (room, more))
+        }
+    };
+    let blobs = &state.blobs;
     let mut body = body;
     let mut whole = sha2::Sha256::new();
-    let mut buffer = BytesMut::with_capacity(MAX_CHUNK);
+    // A Vec of fixed capacity: it is never filled past `capacity`, so it never reallocates.
+    let mut buffer: Vec<u8> = Vec::with_capacity(capacity);
     let mut writes: JoinSet<ApiResult<(usize, ChunkSpec)>> = JoinSet::new();
     let mut chunks: Vec<Option<ChunkSpec>> = Vec::new();
     let mut size = 0u64;
-    loop {
-        let frame = body.next().await;
-        let eof = frame.is_none();
-        if let Some(frame) = frame {
-            let frame = frame.map_err(crate::error::body_error)?;
-            size += frame.len() as u64;
-            if expect.room.is_some_and(|room| size > room) {
-                return Err(quota_error(expect.room.unwrap_or(0)));
+    while let Some(frame) = body.next().await {
+        let frame = frame.map_err(crate::error::body_error)?;
+        size += frame.len() as u64;
+        if expect.room.is_some_and(|room| size > room) {
+            return Err(quota_error(expect.room.unwrap_or(0)));
+        }
+        whole.update(&frame);
+        let mut rest = &frame[..];
+        while !rest.is_empty() {
+            if buffer.len() == capacity {
+                if capacity < MAX_CHUNK {
+                    return Err(longer_than_declared());
+                }
+                // A full buffer always has its first chunk decided.
+                let cut = cut_point(&buffer, false).unwrap_or(capacity);
+                while writes.len() >= writes_allowed {
+                    collect(&mut writes, &mut chunks).await?;
+                }
+                let chunk = Bytes::copy_from_slice(&buffer[..cut]);
+                buffer.drain(..cut);
+                spawn_store(&mut writes, &mut chunks, blobs, chunk);
+                continue;
             }
-            whole.update(&frame);
-            buffer.extend_from_slice(&frame);
+            let take = (capacity - buffer.len()).min(rest.len());
+            buffer.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
         }
-        if eof && chunks.is_empty() && !buffer.is_empty() && buffer.len() <= MAX_INLINE_CHUNK {
-            // A small file: its bytes go into the database with the version, in one transaction.
-            break;
-        }
-        while let Some(cut) = cut_point(&buffer, eof) {
-            // Copied out (not split off) so the buffer keeps one allocation for the whole upload
-            // and each chunk frees exactly its own bytes once written.
-            let chunk = Bytes::copy_from_slice(&buffer[..cut]);
-            buffer.advance(cut);
-            while writes.len() >= WRITES_IN_FLIGHT {
+    }
+    let inline = chunks.is_empty() && !buffer.is_empty() && buffer.len() <= MAX_INLINE_CHUNK;
+    let mut tail = Bytes::new();
+    if !inline {
+        // The rest is cut in place: no more reading, so the buffer itself is what gets written.
+        tail = Bytes::from(std::mem::take(&mut buffer));
+        let mut offset = 0;
+        while let Some(cut) = cut_point(&tail[offset..], true) {
+            while writes.len() >= writes_allowed {
                 collect(&mut writes, &mut chunks).await?;
             }
-            let index = chunks.len();
-            chunks.push(None);
-            let blobs = Arc::clone(blobs);
-            writes.spawn(async move { store_chunk(blobs, index, chunk).await });
-        }
-        if eof {
-            break;
+            spawn_store(
+                &mut writes,
+                &mut chunks,
+                blobs,
+                tail.slice(offset..offset + cut),
+            );
+            offset += cut;
         }
     }
     while !writes.is_empty() {
         collect(&mut writes, &mut chunks).await?;
     }
+    drop(tail);
     let sha256 = Sha256::from_bytes(whole.finalize().into());
     if expect.length.is_some_and(|length| length != size) {
-        return Err(ApiError::new(
-            ProblemCode::ChecksumMismatch,
-            "the body is not as long as its Content-Length",
-        ));
+        return Err(longer_than_declared());
     }
     if expect.sha256.is_some_and(|expected| expected != sha256) {
         return Err(ApiError::new(
@@ -129,13 +160,13 @@ where
     }
     let chunks: Vec<ChunkSpec> = chunks.into_iter().flatten().collect();
     refresh_all(blobs, &chunks).await?;
-    if chunks.is_empty() && !buffer.is_empty() {
+    if inline {
         let chunk = ChunkSpec { sha256, size };
         return Ok(Ingested {
             size,
             sha256,
             chunks: vec![chunk],
-            inline: Some(buffer.to_vec()),
+            inline: Some(buffer),
         });
     }
     Ok(Ingested {
@@ -144,6 +175,26 @@ where
         chunks,
         inline: None,
     })
+}
+
+fn longer_than_declared() -> ApiError {
+    ApiError::new(
+        ProblemCode::ChecksumMismatch,
+        "the body is not as long as its Content-Length",
+    )
+}
+
+/// Starts the background write of the next chunk.
+fn spawn_store(
+    writes: &mut JoinSet<ApiResult<(usize, ChunkSpec)>>,
+    chunks: &mut Vec<Option<ChunkSpec>>,
+    blobs: &Arc<dyn BlobStore>,
+    chunk: Bytes,
+) {
+    let index = chunks.len();
+    chunks.push(None);
+    let blobs = Arc::clone(blobs);
+    writes.spawn(async move { store_chunk(blobs, index, chunk).await });
 }
 
 async fn collect(

@@ -236,7 +236,12 @@ pub async fn put_chunk(
         .parse()
         .map_err(|_| ApiError::new(ProblemCode::BadRequest, "a chunk index is a number"))?;
     let expected = state.store.expected_chunk(&actor, id, index).await?;
-    let bytes = read_limited(body, expected.size).await?;
+    // Room for the chunk before its first byte is read; given back once every view of it is gone.
+    let lease = state
+        .transfers
+        .lease(usize::try_from(expected.size).unwrap_or(usize::MAX))
+        .await;
+    let bytes = lease.wrap(read_limited(body, expected.size).await?);
     let bytes_for_hash = bytes.clone();
     let hash = tokio::task::spawn_blocking(move || {
         Sha256::from_bytes(sha2::Sha256::digest(&bytes_for_hash).into())
@@ -410,7 +415,14 @@ pub async fn get_chunk(
     let bytes = match state.store.owned_chunk(&actor, &hash).await? {
         None => return Err(ApiError::bare(ProblemCode::NotFound)),
         Some(Some(inline)) => Bytes::from(inline),
-        Some(None) => state.blobs.get(hash).await?,
+        Some(None) => {
+            let size = state.blobs.stored_size(hash).await?.unwrap_or(0);
+            let lease = state
+                .transfers
+                .lease(usize::try_from(size).unwrap_or(usize::MAX))
+                .await;
+            lease.wrap(state.blobs.get(hash).await?)
+        }
     };
     let headers = [
         ("content-type", "application/octet-stream".to_owned()),

@@ -24,7 +24,7 @@ use sha2::Digest;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::files::content::read_chunk;
+use crate::files::content::{read_chunk, try_read_chunk};
 use crate::state::AppState;
 
 /// Sessions whose running hash is kept at once.
@@ -98,23 +98,37 @@ impl Verifier {
         let Some(progress) = self.progress(id, true) else {
             return;
         };
-        let mut progress = progress.lock().await;
-        if chunk.index != progress.next {
-            if chunk.index > progress.next {
-                progress.ahead.insert(chunk.index, chunk);
+        // Never wait for the running hash while holding the chunk's bytes (leased from the transfer
+        // budget): whoever holds it may be waiting for room. Busy, it is read back later instead.
+        let mut progress = match progress.try_lock() {
+            Ok(progress) => {
+                let mut progress = progress;
+                if chunk.index == progress.next {
+                    progress.hash(bytes).await;
+                } else if chunk.index > progress.next {
+                    progress.ahead.insert(chunk.index, chunk);
+                }
+                progress
             }
-            return;
-        }
-        progress.hash(bytes).await;
-        // Chunks that arrived early (a client sends several at once) follow from the store.
+            Err(_) => {
+                drop(bytes);
+                let mut progress = progress.lock().await;
+                if chunk.index >= progress.next {
+                    progress.ahead.insert(chunk.index, chunk);
+                }
+                progress
+            }
+        };
+        // Chunks that arrived early (a client sends several at once) follow from the store, while
+        // the transfer budget has room for them; what is left is read at the commit.
         loop {
             let next = progress.next;
             let Some(early) = progress.ahead.remove(&next) else {
                 return;
             };
-            match read_chunk(state, &early).await {
-                Ok(bytes) => progress.hash(bytes).await,
-                Err(_) => {
+            match try_read_chunk(state, &early).await {
+                Some(Ok(bytes)) => progress.hash(bytes).await,
+                _ => {
                     progress.ahead.insert(early.index, early);
                     return;
                 }

@@ -2,6 +2,7 @@
 //! here ever runs on a request's path.
 
 pub mod gc;
+pub mod stats;
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub trait Worker: Send + Sync + 'static {
 /// Starts every worker; they stop when `shutdown` turns true. Each period, a worker first claims
 /// its job in the database, so servers sharing one database run it once per period between them.
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
-    let workers: Vec<Box<dyn Worker>> = vec![Box::new(gc::Collector)];
+    let workers: Vec<Box<dyn Worker>> = vec![Box::new(gc::Collector), Box::new(stats::Statistics)];
     let instance = uuid::Uuid::now_v7();
     for worker in workers {
         let state = state.clone();
@@ -53,6 +54,7 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
                     }
                 }
                 match worker.run(&state).await {
+                    Ok(report) if report.is_empty() => {}
                     Ok(report) => tracing::info!(job = worker.name(), "{report}"),
                     Err(error) => {
                         tracing::warn!(job = worker.name(), ?error, "background job failed")

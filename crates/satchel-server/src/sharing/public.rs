@@ -387,7 +387,7 @@ where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let stored = ingest(&state.blobs, body, expect).await?;
+    let stored = ingest(state, body, expect).await?;
     let content = stored.into_content(mime_for(name.as_str(), declared));
     let target = ContentTarget::Named {
         parent: NodeRef::Id(visit.node.id),
@@ -447,8 +447,8 @@ pub async fn put_to_link(
             too_large(&visit, length)?;
             let expect = Expectations {
                 length,
-                sha256: None,
                 room,
+                ..Default::default()
             };
             let declared = headers
                 .get(header::CONTENT_TYPE)
@@ -486,6 +486,7 @@ pub async fn post_to_link(
     ApiMultipart(mut form): ApiMultipart,
 ) -> Response {
     let state = &state;
+    let at_most = crate::files::content::content_length(&headers);
     visit(
         state,
         &token,
@@ -506,6 +507,7 @@ pub async fn post_to_link(
                 let declared = field.content_type().map(str::to_owned);
                 let expect = Expectations {
                     room,
+                    at_most,
                     ..Default::default()
                 };
                 return receive(

@@ -25,6 +25,8 @@ mod redis;
 mod search;
 mod shares;
 mod signed_urls;
+mod statistics;
+mod transfer_memory;
 mod trash;
 mod tus;
 mod upload_hash;
