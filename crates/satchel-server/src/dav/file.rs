@@ -184,6 +184,7 @@ impl Writer {
             length,
             sha256: context.sha256,
             room,
+            at_most: None,
         };
         let mime = mime_for(name.as_str(), context.declared_type.as_deref());
         let modified_at = context.modified_at;
@@ -192,7 +193,7 @@ impl Writer {
             receiver.recv().await.map(|piece| (piece, receiver))
         });
         let task = tokio::spawn(async move {
-            let stored = ingest(&state.blobs, Box::pin(body), expect).await?;
+            let stored = ingest(&state, Box::pin(body), expect).await?;
             let mut content = stored.into_content(mime);
             content.modified_at = modified_at;
             let target = ContentTarget::Named {

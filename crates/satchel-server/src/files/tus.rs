@@ -357,6 +357,12 @@ async fn receive(
             "the body would pass Upload-Length",
         ));
     }
+    // Memory, leased from the server's transfer budget before the first byte is read: the buffer
+    // (one maximal chunk) and one chunk being written while the next is read (two when the budget
+    // has room to spare).
+    let _room = state.transfers.lease(2 * satchel_blob::MAX_CHUNK).await;
+    let more = state.transfers.try_lease(satchel_blob::MAX_CHUNK);
+    let writes_allowed = if more.is_some() { WRITES_IN_FLIGHT } else { 1 };
     let mut whole = state.tus_hashes.take(upload.id, upload.offset);
     let mut buffer = BytesMut::with_capacity(satchel_blob::MAX_CHUNK);
     buffer.extend_from_slice(&upload.tail);
@@ -396,7 +402,7 @@ async fn receive(
         while let Some(cut) = cut_point(&buffer, eof) {
             let chunk = Bytes::copy_from_slice(&buffer[..cut]);
             buffer.advance(cut);
-            while writes.len() >= WRITES_IN_FLIGHT {
+            while writes.len() >= writes_allowed {
                 collect(&mut writes, &mut chunks).await?;
             }
             let index = chunks.len();
