@@ -66,6 +66,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "download_urls", "0007_download_urls"),
     migration!(8, "name_keys", "0008_name_keys", Some(Fixup::NameKeys)),
     migration!(9, "refresh_grace", "0009_refresh_grace"),
+    migration!(14, "storage", "0014_storage"),
 ];
 
 /// The metadata store. Cheap to clone; clones share one connection pool.

@@ -15,6 +15,7 @@
 //! - `users.used_bytes` counts the current version of every file not purged, trash included.
 
 mod accounts;
+mod consistency;
 mod cursor;
 mod db;
 mod download_urls;
@@ -32,6 +33,7 @@ mod rekey;
 mod rows;
 mod shares;
 mod spaces;
+mod storage;
 mod tree;
 mod uploads;
 mod versions;
@@ -48,6 +50,7 @@ pub use nodes::SearchQuery;
 pub use refresh::{NewRefresh, RefreshOutcome, Rotation};
 pub use shares::{ShareDirection, ShareRecord};
 pub use spaces::{Access, Mount, Space};
+pub use storage::{ChunkUser, CopyRecord, NodeScrub, ReferencedChunk, RepairItem, StorageEvent};
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use uploads::{NewUpload, UploadState, UploadStatus, VerifiedHash};
 pub use versions::{PlacedChunk, VersionContent};

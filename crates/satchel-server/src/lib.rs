@@ -15,12 +15,13 @@ pub mod jobs;
 pub mod redis;
 pub mod sharing;
 pub mod state;
+pub mod storage;
 pub mod sync;
 
 use std::future::Future;
 use std::time::Duration;
 
-pub use config::{IpRange, Registration, Secret, ServerConfig};
+pub use config::{BlobNodeConfig, IpRange, Registration, Secret, ServerConfig};
 pub use http::router;
 pub use state::AppState;
 use tokio::net::TcpListener;
@@ -47,6 +48,8 @@ pub async fn serve(
         shutdown.await;
         draining.send_replace(true);
     };
+    // The background workers (collection, repair, scrub) stop when draining begins.
+    jobs::spawn(state.clone(), state.draining.subscribe());
     connections::run(listener, router(state), limits, shutdown).await?;
     store.close().await;
     Ok(())

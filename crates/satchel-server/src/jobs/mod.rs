@@ -2,6 +2,7 @@
 //! here ever runs on a request's path.
 
 pub mod gc;
+pub mod repair;
 
 use std::time::Duration;
 
@@ -27,7 +28,11 @@ pub trait Worker: Send + Sync + 'static {
 /// Starts every worker; they stop when `shutdown` turns true. Each period, a worker first claims
 /// its job in the database, so servers sharing one database run it once per period between them.
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
-    let workers: Vec<Box<dyn Worker>> = vec![Box::new(gc::Collector)];
+    let workers: Vec<Box<dyn Worker>> = vec![
+        Box::new(gc::Collector),
+        Box::new(repair::Repairer),
+        Box::new(repair::Scrubber),
+    ];
     let instance = uuid::Uuid::now_v7();
     for worker in workers {
         let state = state.clone();

@@ -6,6 +6,7 @@ mod accounts;
 mod bad_input;
 mod concurrency;
 mod content;
+mod durability;
 mod folders;
 mod gc;
 mod helpers;
