@@ -108,7 +108,23 @@ async fn bad_copies_are_never_served_and_repair_puts_them_back() {
         ids.push(id_of(&app.upload(&user, "root", name, bytes.clone()).await));
     }
     // Copies that read back wrong (flipped, short) are set aside and the next copy is served.
-    for (index, fault) in [(0, Fault::CorruptReads), (1, Fault::TruncateReads)] {
+    for (round, fault) in [Fault::CorruptReads, Fault::TruncateReads]
+        .into_iter()
+        .enumerate()
+    {
+        // The node a chunk of this round's file is read from first.
+        let chunks = expect_json(
+            app.get(&user, &format!("/api/v1/files/{}/chunks", ids[round]))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let first: satchel_proto::Sha256 = chunks["entries"][0]["sha256"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let index = storage.placement(&first)[0];
         faulty[index].set(fault);
         for (id, (_, bytes)) in ids.iter().zip(&files) {
             assert_eq!(&app.download(&user, id).await, bytes, "{fault:?}");
