@@ -101,15 +101,15 @@ impl Files {
     async fn check_all(&self) -> Vec<String> {
         let mut failed = Vec::new();
         for (name, id, bytes) in &self.uploaded {
-            let response = self
+            // A download whose data is lost breaks off, before or after its headers.
+            let sent = self
                 .client
                 .get(format!("{}/api/v1/files/{id}/content", self.base))
                 .bearer_auth(&self.token)
                 .send()
-                .await
-                .unwrap();
-            let body = match response.status().as_u16() {
-                200 => response.bytes().await.ok(),
+                .await;
+            let body = match sent {
+                Ok(response) if response.status() == 200 => response.bytes().await.ok(),
                 _ => None,
             };
             match body {

@@ -186,7 +186,12 @@ async fn repair_chunk(
             .await?;
     }
     let wanted = storage.copies();
-    if healthy.len() >= wanted {
+    // Copies written elsewhere while a preferred node was down go back to it once it answers
+    // (the other copy stays: surplus copies cost space, never data, and go with the chunk).
+    let misplaced = storage.placement(&hash)[..wanted]
+        .iter()
+        .any(|i| !healthy.contains(i) && presence[*i] != Presence::Unknown);
+    if healthy.len() >= wanted && !misplaced {
         state.store.repair_done(&hash).await?;
         return Ok(());
     }
@@ -242,8 +247,9 @@ async fn fill(
     let bytes = source.ok_or("no copy could be read back intact")?;
     let mut have = healthy.len();
     let mut written = 0;
-    for index in storage.placement(&hash) {
-        if have >= storage.copies() {
+    for (position, index) in storage.placement(&hash).into_iter().enumerate() {
+        let preferred = position < storage.copies();
+        if have >= storage.copies() && !preferred {
             break;
         }
         if healthy.contains(&index) || presence[index] == Presence::Unknown {

@@ -79,6 +79,35 @@ async fn writes_are_acknowledged_with_two_copies_or_refused() {
     app.upload(&user, "root", "one-down.bin", noise(500_000, 2))
         .await;
 
+    // Back up: repair moves copies back where placement wants them.
+    faulty[0].set(Fault::None);
+    let report = repair::repair_all(&app.state).await.unwrap();
+    assert!(!report.problems(), "{report:?}");
+    for name in ["two-copies.bin", "one-down.bin"] {
+        let node = app
+            .get(&user, &format!("/api/v1/nodes/by-path?path=/{name}"))
+            .await;
+        let node = expect_json(node, StatusCode::OK).await;
+        let chunks = app
+            .get(&user, &format!("/api/v1/files/{}/chunks", id_of(&node)))
+            .await;
+        for chunk in expect_json(chunks, StatusCode::OK).await["entries"]
+            .as_array()
+            .unwrap()
+        {
+            let hash = chunk["sha256"].as_str().unwrap().parse().unwrap();
+            for preferred in &storage.placement(&hash)[..2] {
+                let on = &storage.nodes()[*preferred];
+                assert!(
+                    on.store.contains(hash).await.unwrap(),
+                    "{hash} on {}",
+                    on.name
+                );
+            }
+        }
+    }
+    faulty[0].set(Fault::Down);
+
     // Two down: the upload is refused and nothing is committed.
     faulty[1].set(Fault::Down);
     let response = app
@@ -235,9 +264,17 @@ async fn download_all(
 ) -> BTreeSet<String> {
     let mut failed = BTreeSet::new();
     for (name, id, bytes) in model {
-        let response = app.get(user, &format!("/api/v1/files/{id}/content")).await;
-        let whole = match response.status() {
-            StatusCode::OK => response.bytes().await.ok(),
+        // A download whose data is lost breaks off (before or after its headers): never wrong.
+        let sent = app
+            .request(
+                user,
+                reqwest::Method::GET,
+                &format!("/api/v1/files/{id}/content"),
+            )
+            .send()
+            .await;
+        let whole = match sent {
+            Ok(response) if response.status() == StatusCode::OK => response.bytes().await.ok(),
             _ => None,
         };
         match whole {
