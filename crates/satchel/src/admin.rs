@@ -58,6 +58,19 @@ pub enum AdminCommand {
     },
 }
 
+impl AdminCommand {
+    /// Whether this is one of the storage commands, whose exit codes are a contract.
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            AdminCommand::Fsck { .. }
+                | AdminCommand::Repair { .. }
+                | AdminCommand::Storage { .. }
+                | AdminCommand::Chunk { .. }
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create an account (password from --password, $SATCHEL_PASSWORD, or a line on stdin).

@@ -195,7 +195,15 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args.config()?).await,
-        Command::Admin { target, command } => admin::run(target.config()?, command).await,
+        Command::Admin { target, command } => match target.config() {
+            Ok(config) => admin::run(config, command).await,
+            // The storage commands promise exit code 2 when they cannot run.
+            Err(error) if command.is_storage() => {
+                eprintln!("satchel: {error:#}");
+                Err(Exit(2).into())
+            }
+            Err(error) => Err(error),
+        },
         Command::Client(command) => client::run(command).await,
     }
 }

@@ -235,5 +235,20 @@ async fn three_folder_nodes_survive_a_wiped_node_damaged_copies_and_report_lost_
     assert_eq!(chunk["files"][0]["path"], "/f3.bin");
     let (code, _) = admin(data.path(), &nodes, &["repair"]);
     assert_eq!(code, 1, "a lost chunk stays a problem");
+    // Could not run: two copies on one node.
+    let one = vec![
+        "--blob-node".to_owned(),
+        format!("a={}", roots.join("a").display()),
+    ];
+    let status = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(["admin", "--copies", "2", "--data"])
+        .arg(data.path())
+        .args(&one)
+        .args(["fsck", "--json"])
+        .env("SATCHEL_LOG", "warn")
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(2));
     drop(server);
 }
