@@ -4,9 +4,16 @@
 //! durable (local disk: temporary file, fsync, rename, fsync of the directory), so metadata written
 //! afterwards never points at bytes a crash could lose. Keys derive from the hash alone, never from a
 //! user's file name. Deleting unreferenced chunks is the garbage collector's job, not a request's.
+//!
+//! [`ReplicatedStore`] (`replicated.rs`) spreads chunks over several named nodes (each a
+//! [`LocalBlobStore`] or an [`S3BlobStore`]): it places every chunk by rendezvous hashing, returns
+//! from a write only when enough copies are durable, verifies every read against the chunk's hash,
+//! and tells a [`Ledger`] (the metadata store, in the server) where copies are and which went bad.
 
 mod chunking;
+mod faulty;
 mod local;
+mod replicated;
 mod s3;
 
 use std::future::Future;
@@ -15,7 +22,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 pub use chunking::{AVG_CHUNK, MAX_CHUNK, MIN_CHUNK, cut_point};
+pub use faulty::{Fault, FaultyStore};
 pub use local::LocalBlobStore;
+pub use replicated::{CopyEvent, Ledger, NoLedger, ReplicatedStore, StorageNode, hash_of};
 pub use s3::{S3BlobStore, S3Credentials, S3Location};
 use satchel_proto::Sha256;
 
@@ -29,6 +38,13 @@ pub enum BlobError {
     Missing(Sha256),
     #[error("chunk store I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    /// Fewer nodes than the configured number of copies could take a chunk: nothing may be
+    /// committed that references it.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Every copy that could be read failed its SHA-256 check.
+    #[error("chunk {0} is corrupt on every node that answered")]
+    Corrupt(Sha256),
 }
 
 /// Result of every chunk store call.
@@ -102,6 +118,24 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Every chunk in the store (for sweeping chunks no metadata names).
     fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>>;
+
+    /// Every chunk in the store with its stored size (for presence passes: a copy whose size is
+    /// wrong is damaged without reading it).
+    fn inventory(&self) -> BoxFuture<'_, Result<Vec<(Sha256, u64)>>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            for hash in self.list().await? {
+                if let Some(size) = self.stored_size(hash).await? {
+                    found.push((hash, size));
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Sets a damaged copy aside (never deleting it: an operator may want it back), so it is no
+    /// longer read or listed. Returns whether there was a copy to set aside.
+    fn quarantine(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>>;
 
     /// Checks that the store is reachable and writable (for `/readyz`).
     fn check(&self) -> BoxFuture<'_, Result<()>>;

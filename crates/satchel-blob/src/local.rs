@@ -1,4 +1,9 @@
-//! Chunks on a local disk: `ROOT/ab/cd/<sha256>`, written through `ROOT/tmp/`.
+//! Chunks on a local disk: `ROOT/ab/cd/<sha256>`, written through `ROOT/tmp/`; damaged copies
+//! are set aside in `ROOT/quarantine/`.
+//!
+//! `ROOT/tmp/` is made when the store opens and is never removed: a store whose `tmp/` vanished
+//! (a wiped folder, an unmounted disk) refuses writes and listings instead of quietly filling the
+//! directory under the mount point, so a replicated store sees the node as down.
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
@@ -75,7 +80,23 @@ impl LocalBlobStore {
         }
     }
 
+    /// Fails unless the store's folder is still there (see the module notes).
+    fn present(&self) -> Result<()> {
+        if self.root.join("tmp").is_dir() {
+            Ok(())
+        } else {
+            Err(BlobError::Io(std::io::Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "the chunk folder {} is gone (wiped or not mounted)",
+                    self.root.display()
+                ),
+            )))
+        }
+    }
+
     fn put_blocking(&self, hash: &Sha256, bytes: &[u8]) -> Result<()> {
+        self.present()?;
         let target = self.path_of(hash);
         if self.refresh_blocking(&target)? {
             return Ok(());
@@ -123,17 +144,52 @@ impl LocalBlobStore {
     }
 }
 
-fn list_blocking(root: &Path) -> Result<Vec<Sha256>> {
+impl LocalBlobStore {
+    /// Moves the copy to `quarantine/<sha256>.<micros>`.
+    fn quarantine_blocking(&self, hash: &Sha256) -> Result<bool> {
+        let target = self.path_of(hash);
+        let aside = self.root.join("quarantine");
+        fs::create_dir_all(&aside)?;
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros();
+        match fs::rename(&target, aside.join(format!("{}.{stamp}", hash.to_hex()))) {
+            Ok(()) => {
+                File::open(&aside)?.sync_all()?;
+                Ok(true)
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Every chunk under `root` with its size (the two-hex-digit fan-out folders only).
+fn list_blocking(store: &LocalBlobStore) -> Result<Vec<(Sha256, u64)>> {
+    store.present()?;
+    let fan_out = |name: &std::ffi::OsStr| {
+        name.len() == 2
+            && name
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+    };
     let mut found = Vec::new();
-    for first in fs::read_dir(root)? {
+    for first in fs::read_dir(&store.root)? {
         let first = first?;
-        if first.file_name() == "tmp" || !first.file_type()?.is_dir() {
+        if !fan_out(&first.file_name()) || !first.file_type()?.is_dir() {
             continue;
         }
         for second in fs::read_dir(first.path())? {
-            for chunk in fs::read_dir(second?.path())? {
-                if let Ok(hash) = chunk?.file_name().to_string_lossy().parse::<Sha256>() {
-                    found.push(hash);
+            let second = second?;
+            if !fan_out(&second.file_name()) || !second.file_type()?.is_dir() {
+                continue;
+            }
+            for chunk in fs::read_dir(second.path())? {
+                let chunk = chunk?;
+                if let Ok(hash) = chunk.file_name().to_string_lossy().parse::<Sha256>() {
+                    found.push((hash, chunk.metadata()?.len()));
                 }
             }
         }
@@ -172,7 +228,11 @@ impl BlobStore for LocalBlobStore {
         Box::pin(async move {
             match tokio::fs::read(&path).await {
                 Ok(bytes) => Ok(Bytes::from(bytes)),
-                Err(error) if error.kind() == ErrorKind::NotFound => Err(BlobError::Missing(hash)),
+                Err(error) if error.kind() == ErrorKind::NotFound => {
+                    // A missing folder is a node that is down, not a chunk that is lost.
+                    self.present()?;
+                    Err(BlobError::Missing(hash))
+                }
                 Err(error) => Err(error.into()),
             }
         })
@@ -183,7 +243,10 @@ impl BlobStore for LocalBlobStore {
         Box::pin(async move {
             match tokio::fs::metadata(&path).await {
                 Ok(meta) => Ok(Some(meta.len())),
-                Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+                Err(error) if error.kind() == ErrorKind::NotFound => {
+                    self.present()?;
+                    Ok(None)
+                }
                 Err(error) => Err(error.into()),
             }
         })
@@ -214,9 +277,25 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<Sha256>>> {
-        let root = self.root.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || list_blocking(&root))
+            let found = self.inventory().await?;
+            Ok(found.into_iter().map(|(hash, _)| hash).collect())
+        })
+    }
+
+    fn inventory(&self) -> BoxFuture<'_, Result<Vec<(Sha256, u64)>>> {
+        let store = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || list_blocking(&store))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+        })
+    }
+
+    fn quarantine(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>> {
+        let store = self.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || store.quarantine_blocking(&hash))
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?
         })

@@ -261,6 +261,44 @@ impl BlobStore for S3BlobStore {
         })
     }
 
+    fn inventory(&self) -> BoxFuture<'_, Result<Vec<(Sha256, u64)>>> {
+        Box::pin(async move {
+            let root = self.root();
+            let found: Vec<_> = self
+                .store
+                .list(root.as_ref())
+                .try_collect()
+                .await
+                .map_err(s3_error)?;
+            Ok(found
+                .iter()
+                .filter(|meta| !meta.location.as_ref().contains("/quarantine/"))
+                .filter_map(|meta| Some((meta.location.filename()?.parse().ok()?, meta.size)))
+                .collect())
+        })
+    }
+
+    fn quarantine(&self, hash: Sha256) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            let stamp = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros();
+            let name = format!("quarantine/{}.{stamp}", hash.to_hex());
+            let aside = if self.prefix.is_empty() {
+                Path::from(name)
+            } else {
+                Path::from(format!("{}/{name}", self.prefix))
+            };
+            // A server-side copy, then the delete: the damaged bytes are kept for the operator.
+            match self.store.rename(&self.key(&hash), &aside).await {
+                Ok(()) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(error) => Err(s3_error(error)),
+            }
+        })
+    }
+
     fn check(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             let probe = if self.prefix.is_empty() {

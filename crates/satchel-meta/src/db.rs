@@ -69,6 +69,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "web_files", "0011_web_files"),
     migration!(12, "admins", "0012_admins"),
     migration!(13, "dav", "0013_dav"),
+    migration!(14, "storage", "0014_storage"),
     migration!(19, "tus", "0019_tus"),
 ];
 

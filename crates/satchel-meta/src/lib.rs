@@ -16,6 +16,7 @@
 
 mod accounts;
 mod app_passwords;
+mod consistency;
 mod cursor;
 mod dav;
 mod db;
@@ -36,6 +37,7 @@ mod rows;
 mod shares;
 mod spaces;
 mod thumbnails;
+mod storage;
 mod tree;
 mod tus;
 mod uploads;
@@ -57,6 +59,7 @@ pub use refresh::{NewRefresh, RefreshOutcome, Rotation};
 pub use shares::{ShareDirection, ShareRecord};
 pub use spaces::{Access, Mount, Space};
 pub use thumbnails::CachedThumbnail;
+pub use storage::{ChunkUser, CopyRecord, NodeScrub, ReferencedChunk, RepairItem, StorageEvent};
 pub use tree::{ContentTarget, NewContent, WriteMode};
 pub use tus::{TusProgress, TusUpload};
 pub use uploads::{NewUpload, UploadState, UploadStatus, VerifiedHash};

@@ -93,6 +93,9 @@ pub enum ProblemCode {
     // 5xx
     Internal,
     Unavailable,
+    /// Fewer storage nodes than the configured number of copies could take the data: nothing was
+    /// committed.
+    StorageUnavailable,
 }
 
 impl ProblemCode {
@@ -124,7 +127,7 @@ impl ProblemCode {
             WeakPassword | InvalidEmail => 422,
             TooManyRequests => 429,
             Internal => 500,
-            Unavailable => 503,
+            Unavailable | StorageUnavailable => 503,
         }
     }
 
@@ -204,6 +207,7 @@ impl ProblemCode {
             TooManyRequests => "Too many requests",
             Internal => "Internal server error",
             Unavailable => "Service unavailable",
+            StorageUnavailable => "Too few storage nodes are reachable to keep the data safe",
         }
     }
 }

@@ -114,6 +114,56 @@ impl fmt::Display for IpRange {
     }
 }
 
+/// One storage node: `[[blob_nodes]]` in the config file, or `--blob-node NAME=URL`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobNodeConfig {
+    /// What the metadata records copies under: keep it when the node moves.
+    pub name: String,
+    /// A folder, or `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true`.
+    pub url: String,
+    /// Nodes in one zone share a failure (a building, a region): copies go to distinct zones first.
+    #[serde(default)]
+    pub zone: Option<String>,
+}
+
+impl std::str::FromStr for BlobNodeConfig {
+    type Err = String;
+
+    /// `NAME=URL`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, url) = text
+            .split_once('=')
+            .ok_or_else(|| format!("a storage node is NAME=URL, not {text:?}"))?;
+        let node = BlobNodeConfig {
+            name: name.trim().to_owned(),
+            url: url.trim().to_owned(),
+            zone: None,
+        };
+        node.check()?;
+        Ok(node)
+    }
+}
+
+impl BlobNodeConfig {
+    fn check(&self) -> Result<(), String> {
+        let good = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+        if self.name.is_empty() || self.name.len() > 64 || !self.name.chars().all(good) {
+            return Err(format!(
+                "a storage node's name is 1 to 64 letters, digits, '-', '_' or '.', not {:?}",
+                self.name
+            ));
+        }
+        if self.url.is_empty() {
+            return Err(format!("storage node {:?} has no URL", self.name));
+        }
+        Ok(())
+    }
+}
+
+/// The name of the one node that `--blobs` (or the data folder) makes.
+pub const DEFAULT_NODE: &str = "default";
+
 /// Everything `satchel serve` can be told.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -127,6 +177,16 @@ pub struct ServerConfig {
     /// Where chunks go: a folder, or `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true`;
     /// defaults to `DATA/chunks`.
     pub blobs: Option<String>,
+    /// Storage nodes, each chunk kept on `copies` of them; replaces `blobs` when given.
+    pub blob_nodes: Vec<BlobNodeConfig>,
+    /// Copies of each chunk: 2 by default with two or more nodes, else 1.
+    pub copies: Option<usize>,
+    /// How often the repair worker looks at its queue, in seconds.
+    pub repair_interval_secs: u64,
+    /// How often the presence pass lists every node against the database, in seconds.
+    pub presence_interval_secs: u64,
+    /// Days in which the deep scrub reads and hashes every copy once (it goes a slice at a time).
+    pub scrub_interval_days: u64,
     /// S3 access key; the standard `AWS_*` environment variables apply when unset.
     pub s3_access_key_id: Option<String>,
     /// S3 secret key; the standard `AWS_*` environment variables apply when unset.
@@ -213,6 +273,11 @@ impl Default for ServerConfig {
             data: PathBuf::from("satchel-data"),
             database: None,
             blobs: None,
+            blob_nodes: Vec::new(),
+            copies: None,
+            repair_interval_secs: 60,
+            presence_interval_secs: 3600,
+            scrub_interval_days: 30,
             s3_access_key_id: None,
             s3_secret_access_key: None,
             registration: Registration::Open,
@@ -276,10 +341,55 @@ impl ServerConfig {
         }
     }
 
-    /// Opens the chunk store this configuration names.
-    pub fn open_blobs(&self) -> anyhow::Result<std::sync::Arc<dyn satchel_blob::BlobStore>> {
+    /// The storage nodes in effect: `blob_nodes`, else one node from `blobs` (or the data folder)
+    /// named [`DEFAULT_NODE`].
+    pub fn storage_nodes(&self) -> anyhow::Result<Vec<BlobNodeConfig>> {
+        if self.blob_nodes.is_empty() {
+            let url = match &self.blobs {
+                Some(url) => url.clone(),
+                None => self.chunk_dir().display().to_string(),
+            };
+            return Ok(vec![BlobNodeConfig {
+                name: DEFAULT_NODE.to_owned(),
+                url,
+                zone: None,
+            }]);
+        }
+        if self.blobs.is_some() {
+            anyhow::bail!("give either blobs or blob_nodes, not both");
+        }
+        for node in &self.blob_nodes {
+            node.check().map_err(anyhow::Error::msg)?;
+        }
+        Ok(self.blob_nodes.clone())
+    }
+
+    /// Copies of each chunk in effect.
+    pub fn copies_in_effect(&self, nodes: usize) -> usize {
+        self.copies.unwrap_or(if nodes >= 2 { 2 } else { 1 })
+    }
+
+    /// Opens the chunk store this configuration names: its nodes, replicated.
+    pub fn open_blobs(&self) -> anyhow::Result<std::sync::Arc<satchel_blob::ReplicatedStore>> {
+        let configured = self.storage_nodes()?;
+        let mut nodes = Vec::with_capacity(configured.len());
+        for node in &configured {
+            nodes.push(satchel_blob::StorageNode {
+                name: node.name.clone(),
+                zone: node.zone.clone(),
+                store: self.open_node(&node.url)?,
+            });
+        }
+        let copies = self.copies_in_effect(nodes.len());
+        let store =
+            satchel_blob::ReplicatedStore::new(nodes, copies).map_err(anyhow::Error::msg)?;
+        Ok(std::sync::Arc::new(store))
+    }
+
+    /// Opens one node's store: a bucket for an `s3://` URL, else a folder.
+    fn open_node(&self, url: &str) -> anyhow::Result<std::sync::Arc<dyn satchel_blob::BlobStore>> {
         use satchel_blob::{LocalBlobStore, S3BlobStore, S3Credentials, S3Location};
-        match self.blobs.as_deref().and_then(S3Location::parse) {
+        match S3Location::parse(url) {
             Some(location) => {
                 let location = location.map_err(anyhow::Error::msg)?;
                 let credentials = S3Credentials {
@@ -291,7 +401,7 @@ impl ServerConfig {
                     &credentials,
                 )?))
             }
-            None => Ok(std::sync::Arc::new(LocalBlobStore::open(self.chunk_dir())?)),
+            None => Ok(std::sync::Arc::new(LocalBlobStore::open(url)?)),
         }
     }
 }

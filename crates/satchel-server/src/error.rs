@@ -125,7 +125,13 @@ impl From<StoreError> for ApiError {
 
 impl From<BlobError> for ApiError {
     fn from(error: BlobError) -> Self {
-        Self::internal(error)
+        match error {
+            BlobError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                Self::new(ProblemCode::StorageUnavailable, detail)
+            }
+            other => Self::internal(other),
+        }
     }
 }
 

@@ -18,12 +18,13 @@ mod parse_errors;
 pub mod redis;
 pub mod sharing;
 pub mod state;
+pub mod storage;
 pub mod sync;
 
 use std::future::Future;
 use std::time::Duration;
 
-pub use config::{IpRange, Registration, Secret, ServerConfig};
+pub use config::{BlobNodeConfig, IpRange, Registration, Secret, ServerConfig};
 pub use http::router;
 pub use state::AppState;
 use tokio::net::TcpListener;
@@ -50,6 +51,8 @@ pub async fn serve(
         shutdown.await;
         draining.send_replace(true);
     };
+    // The background workers (collection, repair, scrub) stop when draining begins.
+    jobs::spawn(state.clone(), state.draining.subscribe());
     connections::run(listener, router(state), limits, shutdown).await?;
     store.close().await;
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use satchel_blob::BlobStore;
+use satchel_blob::{BlobStore, ReplicatedStore};
 use satchel_meta::Store;
 
 use crate::accounts::limiter::RateLimiter;
@@ -14,7 +14,10 @@ use crate::config::ServerConfig;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The chunk store every request uses: [`AppState::storage`], seen through the trait.
     pub blobs: Arc<dyn BlobStore>,
+    /// The storage nodes and their placement (repair, scrub and the admin commands need them).
+    pub storage: Arc<ReplicatedStore>,
     pub tokens: Arc<TokenKeys>,
     pub config: Arc<ServerConfig>,
     /// Failed logins per account and address, account, and address (see `accounts/throttle.rs`).
@@ -75,8 +78,12 @@ impl AppState {
     pub async fn with_stores(
         config: ServerConfig,
         store: Store,
-        blobs: Arc<dyn BlobStore>,
+        storage: Arc<ReplicatedStore>,
     ) -> anyhow::Result<AppState> {
+        storage.set_ledger(Arc::new(crate::storage::ledger::StoreLedger::new(
+            store.clone(),
+        )));
+        let blobs: Arc<dyn BlobStore> = storage.clone();
         let secret = match &config.jwt_secret {
             Some(secret) => secret.0.clone(),
             None => {
@@ -120,6 +127,7 @@ impl AppState {
         Ok(AppState {
             store,
             blobs,
+            storage,
             tokens: Arc::new(TokenKeys::new(secret.as_bytes())),
             config: Arc::new(config),
             login_throttle: Arc::new(login_throttle),

@@ -28,6 +28,47 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reconcile the metadata with the storage nodes: every referenced chunk has its copies
+    /// (`--deep`: and each hashes right), the metadata is consistent; names files with lost data.
+    /// Exit 0 healthy, 1 problems found, 2 could not run.
+    Fsck {
+        #[arg(long)]
+        deep: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring every referenced chunk back to its copies from a good one. Exit 0 when nothing is
+    /// left under-replicated.
+    Repair {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The storage nodes: reachable, objects, bytes, last scrubs; the repair queue.
+    Storage {
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<crate::admin_storage::StorageCommand>,
+    },
+    /// Where a chunk's copies are, when each was last verified, which files use it.
+    Chunk {
+        sha256: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl AdminCommand {
+    /// Whether this is one of the storage commands, whose exit codes are a contract.
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            AdminCommand::Fsck { .. }
+                | AdminCommand::Repair { .. }
+                | AdminCommand::Storage { .. }
+                | AdminCommand::Chunk { .. }
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +113,20 @@ pub enum UserCommand {
 
 pub async fn run(mut config: ServerConfig, command: AdminCommand) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data)?;
+    use crate::admin_storage as storage;
+    let command = match command {
+        AdminCommand::Fsck { deep, json } => {
+            return storage::fsck_command(config, deep, json).await;
+        }
+        AdminCommand::Repair { json } => return storage::repair_command(config, json).await,
+        AdminCommand::Storage { json, command } => {
+            return storage::storage_command(config, json, command).await;
+        }
+        AdminCommand::Chunk { sha256, json } => {
+            return storage::chunk_command(config, sha256, json).await;
+        }
+        other => other,
+    };
     if let AdminCommand::Gc { grace_secs, json } = command {
         if let Some(grace) = grace_secs {
             config.gc_grace_secs = grace;
@@ -104,7 +159,11 @@ pub async fn run(mut config: ServerConfig, command: AdminCommand) -> anyhow::Res
     let result = match command {
         AdminCommand::User { command } => user(&store, command).await,
         AdminCommand::Stats { json } => stats(&store, json).await,
-        AdminCommand::Gc { .. } => unreachable!("handled above"),
+        AdminCommand::Gc { .. }
+        | AdminCommand::Fsck { .. }
+        | AdminCommand::Repair { .. }
+        | AdminCommand::Storage { .. }
+        | AdminCommand::Chunk { .. } => unreachable!("handled above"),
     };
     store.close().await;
     result

@@ -1,6 +1,7 @@
 //! `satchel`: the server (`satchel serve`) and the operator's tools (`satchel admin …`).
 
 mod admin;
+mod admin_storage;
 mod client;
 mod sync;
 
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use satchel_server::{AppState, IpRange, Registration, Secret, ServerConfig};
+use satchel_server::{AppState, BlobNodeConfig, IpRange, Registration, Secret, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 /// Satchel: a self-hosted Dropbox. `satchel serve` runs the server; the other commands are its
@@ -55,6 +56,18 @@ pub struct StoreArgs {
     /// [default: DATA/chunks].
     #[arg(long, env = "SATCHEL_BLOBS", global = true)]
     blobs: Option<String>,
+    /// A storage node, `NAME=URL` (URL as for --blobs); repeat for each node, or give a
+    /// comma-separated list in SATCHEL_BLOB_NODES. Replaces --blobs.
+    #[arg(
+        long = "blob-node",
+        env = "SATCHEL_BLOB_NODES",
+        value_delimiter = ',',
+        global = true
+    )]
+    blob_nodes: Vec<BlobNodeConfig>,
+    /// Copies of each chunk, on distinct nodes [default: 2 with two or more nodes, else 1].
+    #[arg(long, env = "SATCHEL_COPIES", global = true)]
+    copies: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +123,12 @@ impl StoreArgs {
         if let Some(blobs) = &self.blobs {
             config.blobs = Some(blobs.clone());
         }
+        if !self.blob_nodes.is_empty() {
+            config.blob_nodes.clone_from(&self.blob_nodes);
+        }
+        if let Some(copies) = self.copies {
+            config.copies = Some(copies);
+        }
         Ok(config)
     }
 }
@@ -145,11 +164,27 @@ impl ServeArgs {
     }
 }
 
+/// A command's exit status other than success, already explained on the output (the admin
+/// storage commands' 1 = problems found, 2 = could not run).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
+            if let Some(Exit(code)) = error.downcast_ref::<Exit>() {
+                return std::process::ExitCode::from(*code);
+            }
             eprintln!("satchel: {error:#}");
             std::process::ExitCode::FAILURE
         }
@@ -170,7 +205,15 @@ async fn run() -> anyhow::Result<()> {
             with_few_malloc_arenas();
             serve(args.config()?).await
         }
-        Command::Admin { target, command } => admin::run(target.config()?, command).await,
+        Command::Admin { target, command } => match target.config() {
+            Ok(config) => admin::run(config, command).await,
+            // The storage commands promise exit code 2 when they cannot run.
+            Err(error) if command.is_storage() => {
+                eprintln!("satchel: {error:#}");
+                Err(Exit(2).into())
+            }
+            Err(error) => Err(error),
+        },
         Command::Client(command) => client::run(command).await,
     }
 }

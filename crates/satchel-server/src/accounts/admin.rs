@@ -97,7 +97,7 @@ pub struct AdminStats {
 }
 
 /// The caller's account when it is an admin; `403 forbidden` otherwise.
-async fn require_admin(state: &AppState, actor: &Actor) -> ApiResult<UserRecord> {
+pub(crate) async fn require_admin(state: &AppState, actor: &Actor) -> ApiResult<UserRecord> {
     match state.store.user_by_id(actor.user_id).await? {
         Some(user) if user.is_admin && user.disabled_at.is_none() => Ok(user),
         _ => Err(ApiError::new(

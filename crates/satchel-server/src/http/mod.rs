@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use self::openapi::ApiDoc;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{accounts, files, sharing, sync};
+use crate::{accounts, files, sharing, storage, sync};
 
 /// Every route of the API, and the OpenAPI document generated from their annotations.
 fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
@@ -102,6 +102,7 @@ fn api(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sharing::signed::signed_download))
         .routes(routes!(sharing::signed::list_download_urls))
         .routes(routes!(sharing::signed::revoke_download_url))
+        .routes(routes!(storage::log::storage_log))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .merge(uploads)
         .split_for_parts()

@@ -3,6 +3,7 @@
 
 pub mod gc;
 pub mod stats;
+pub mod repair;
 
 use std::time::Duration;
 
@@ -28,7 +29,12 @@ pub trait Worker: Send + Sync + 'static {
 /// Starts every worker; they stop when `shutdown` turns true. Each period, a worker first claims
 /// its job in the database, so servers sharing one database run it once per period between them.
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) {
-    let workers: Vec<Box<dyn Worker>> = vec![Box::new(gc::Collector), Box::new(stats::Statistics)];
+    let workers: Vec<Box<dyn Worker>> = vec![
+        Box::new(gc::Collector),
+        Box::new(stats::Statistics),
+        Box::new(repair::Repairer),
+        Box::new(repair::Scrubber),
+    ];
     let instance = uuid::Uuid::now_v7();
     for worker in workers {
         let state = state.clone();

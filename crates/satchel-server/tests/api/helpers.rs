@@ -69,6 +69,22 @@ impl TestApp {
         adjust: impl FnOnce(&mut ServerConfig),
         adjust_state: impl FnOnce(&mut AppState),
     ) -> TestApp {
+        Self::spawn_full(adjust, adjust_state, None).await
+    }
+
+    /// Starts a server whose chunks go to `storage` (storage nodes a test controls).
+    pub async fn spawn_on(
+        adjust: impl FnOnce(&mut ServerConfig),
+        storage: std::sync::Arc<satchel_blob::ReplicatedStore>,
+    ) -> TestApp {
+        Self::spawn_full(adjust, |_| {}, Some(storage)).await
+    }
+
+    async fn spawn_full(
+        adjust: impl FnOnce(&mut ServerConfig),
+        adjust_state: impl FnOnce(&mut AppState),
+        storage: Option<std::sync::Arc<satchel_blob::ReplicatedStore>>,
+    ) -> TestApp {
         let data = tempfile::tempdir().expect("a temporary folder");
         let mut config = ServerConfig {
             data: data.path().to_path_buf(),
@@ -80,7 +96,10 @@ impl TestApp {
         let store = Store::open(&config.database_url(), 8)
             .await
             .expect("the database opens");
-        let blobs = config.open_blobs().expect("the chunk store opens");
+        let blobs = match storage {
+            Some(storage) => storage,
+            None => config.open_blobs().expect("the chunk store opens"),
+        };
         let mut state = AppState::with_stores(config, store, blobs)
             .await
             .expect("state");

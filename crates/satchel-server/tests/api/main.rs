@@ -10,6 +10,7 @@ mod concurrency;
 mod content;
 mod contract;
 mod dav;
+mod durability;
 mod folders;
 mod gc;
 mod helpers;

@@ -21,14 +21,22 @@ impl Server {
 
     /// A server on a given address (to restart one where its clients expect it).
     pub fn start_at(data: &std::path::Path, listen: &str) -> Server {
+        Server::start_with(data, listen, &[])
+    }
+
+    /// A server with more flags (`--blob-node …`).
+    pub fn start_with(data: &std::path::Path, listen: &str, extra: &[String]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_satchel"));
         command
             .args(["serve", "--listen", listen, "--data"])
-            .arg(data);
+            .arg(data)
+            .args(extra);
         if let Ok(url) = std::fs::read_to_string(data.join("test-db-url")) {
             command.args(["--database", url.trim()]);
         }
-        if let Ok(url) = std::fs::read_to_string(data.join("test-blobs-url")) {
+        if let Ok(url) = std::fs::read_to_string(data.join("test-blobs-url"))
+            && !extra.iter().any(|arg| arg == "--blob-node")
+        {
             command.args(["--blobs", url.trim()]);
         }
         let mut child = command
