@@ -2,8 +2,8 @@
 //! here ever runs on a request's path.
 
 pub mod gc;
-pub mod stats;
 pub mod repair;
+pub mod stats;
 
 use std::time::Duration;
 

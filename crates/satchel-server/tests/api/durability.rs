@@ -184,7 +184,11 @@ async fn bad_copies_are_never_served_and_repair_puts_them_back() {
     // The first account (the uploader) became the admin; hand that over.
     for (email, is_admin) in [("ana@example.org", false), (ADMIN, true)] {
         let record = app.state.store.user_by_email(email).await.unwrap().unwrap();
-        app.state.store.set_admin(record.id, is_admin).await.unwrap();
+        app.state
+            .store
+            .set_admin(record.id, is_admin)
+            .await
+            .unwrap();
     }
     let log = expect_json(
         app.get(&admin, "/api/v1/admin/storage/log").await,
