@@ -231,7 +231,7 @@ impl PageParams {
 
 /// Parses `?limit=`, refusing what is outside 1 to [`MAX_PAGE_LIMIT`] (a query parameter that
 /// fails to parse is `400 bad_request`), so a client learns its page size was not what it asked.
-pub fn page_limit<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn page_limit<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u32>, D::Error> {
     let text = Option::<String>::deserialize(deserializer)?;

@@ -40,12 +40,15 @@ pub struct LogParams {
     /// Only lines at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// The previous page's `next_cursor`.
+    #[param(pattern = r"^[0-9a-fA-F-]{36}$")]
     pub cursor: Option<String>,
-    /// Lines per page (at most 1000).
+    /// Lines per page (1000 by default and at most: more is served as 1000); outside 1–2000 is
+    /// `400 bad_request`, as for every list.
+    #[serde(default, deserialize_with = "crate::http::extract::page_limit")]
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
 }
 
-/// Whether the account is an administrator (see the module notes).
 /// Every copy stored, verified, found missing or corrupt, repaired, set aside or deleted.
 #[utoipa::path(get, path = "/api/v1/admin/storage/log", tag = "admin", params(LogParams),
     responses((status = 200, body = Page<StorageLogEntry>), (status = 403, description = "forbidden: not an admin account")),

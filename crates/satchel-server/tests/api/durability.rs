@@ -182,7 +182,7 @@ async fn bad_copies_are_never_served_and_repair_puts_them_back() {
     // The storage log shows it, to administrators only.
     let admin = app.user(ADMIN).await;
     // The first account (the uploader) became the admin; hand that over.
-    for (email, is_admin) in [("ana@example.org", false), (ADMIN, true)] {
+    for (email, is_admin) in [("bo@example.org", false), (ADMIN, true)] {
         let record = app.state.store.user_by_email(email).await.unwrap().unwrap();
         app.state
             .store
