@@ -335,6 +335,8 @@ impl AppPasswordScope {
 /// `POST /api/v1/app-passwords`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateAppPassword {
+    /// 1 to 200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub scope: Option<AppPasswordScope>,

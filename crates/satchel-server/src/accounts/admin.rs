@@ -48,19 +48,23 @@ fn admin_user(user: UserRecord) -> AdminUser {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// Something, `@`, a domain with a dot; no spaces.
+    #[schema(pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$", max_length = 254)]
     pub email: String,
+    /// At least 8 characters, not all the same (else `422 weak_password`).
+    #[schema(min_length = 8)]
     pub password: String,
     /// Bytes; absent or null for unlimited.
+    #[serde(default, deserialize_with = "satchel_proto::option_int64")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub quota_bytes: Option<u64>,
     #[serde(default)]
     pub is_admin: bool,
 }
 
-/// A field that may be absent (leave it), `null` (clear it) or a value (set it).
-fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// A byte count that may be absent (leave it), `null` (clear it) or a value (set it).
+fn double_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    satchel_proto::option_int64(d).map(Some)
 }
 
 /// `PATCH /api/v1/admin/users/{id}`: absent fields stay; `quota_bytes: null` lifts the quota.
@@ -69,8 +73,8 @@ fn double<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct PatchUser {
     pub disabled: Option<bool>,
     pub is_admin: Option<bool>,
-    #[serde(default, deserialize_with = "double")]
-    #[schema(value_type = Option<u64>)]
+    #[serde(default, deserialize_with = "double_bytes")]
+    #[schema(value_type = Option<u64>, maximum = 9223372036854775807_u64)]
     pub quota_bytes: Option<Option<u64>>,
 }
 
@@ -78,6 +82,8 @@ pub struct PatchUser {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPassword {
+    /// At least 8 characters, not all the same (else `422 weak_password`).
+    #[schema(min_length = 8)]
     pub password: String,
 }
 

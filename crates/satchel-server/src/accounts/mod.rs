@@ -307,7 +307,8 @@ pub struct ChangePassword {
 /// session ends, the caller's own stays signed in.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = ChangePassword,
     responses((status = 204), (status = 403, description = "wrong_current_password", body = Problem),
-        (status = 422, description = "weak_password", body = Problem)),
+        (status = 422, description = "weak_password", body = Problem),
+        (status = 429, description = "too_many_requests: too many wrong current passwords (Retry-After)", body = Problem)),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,

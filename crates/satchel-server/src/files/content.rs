@@ -371,7 +371,9 @@ pub struct DownloadParams {
 }
 
 /// Parses a `0`/`1` flag of a query; anything else is `400 bad_request`.
-fn zero_or_one<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+pub(crate) fn zero_or_one<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u8>, D::Error> {
     match Option::<String>::deserialize(deserializer)?.as_deref() {
         None => Ok(None),
         Some("0") => Ok(Some(0)),

@@ -11,7 +11,7 @@
 //! `404`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -38,8 +38,11 @@ const MAX_TTL_SECS: u64 = 3600;
 #[serde(deny_unknown_fields)]
 pub struct ZipRequest {
     /// Files and folders (`root` for the whole tree), at most 10,000.
+    #[schema(value_type = Vec<satchel_proto::NodeRef>, min_items = 1, max_items = 10000)]
     pub node_ids: Vec<String>,
     /// Seconds the URL works (default 300, at most 3600).
+    #[serde(default, deserialize_with = "satchel_proto::option_int64")]
+    #[schema(maximum = 9223372036854775807_u64)]
     pub ttl_seconds: Option<u64>,
 }
 
@@ -112,7 +115,7 @@ pub async fn create_zip_url(
 pub async fn zip_download(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<SignedParams>,
+    crate::http::extract::ApiQuery(params): crate::http::extract::ApiQuery<SignedParams>,
 ) -> ApiResult<Response> {
     let bad = || ApiError::bare(ProblemCode::BadSignature);
     let id = Uuid::parse_str(&id).map_err(|_| bad())?;

@@ -56,6 +56,7 @@ pub struct DownloadUrlRequest {
     pub ttl_seconds: Option<u64>,
     /// The version to serve (the current one when absent), e.g. an older one from the versions
     /// list.
+    #[serde(default, deserialize_with = "satchel_proto::option_int64")]
     pub version: Option<u64>,
 }
 
@@ -113,6 +114,8 @@ pub struct SignedParams {
     /// `1` to show in the browser (a preview); honoured only for types that cannot run script,
     /// exactly as for `/api/v1/files/{id}/content?inline=1`. (Outside the signature: it changes
     /// only how the same bytes are presented.)
+    #[serde(default, deserialize_with = "crate::files::content::zero_or_one")]
+    #[param(minimum = 0, maximum = 1)]
     pub inline: Option<u8>,
 }
 

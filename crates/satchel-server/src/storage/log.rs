@@ -40,7 +40,9 @@ pub struct LogParams {
     /// Only lines at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// The previous page's `next_cursor`.
-    #[param(pattern = r"^[0-9a-fA-F-]{36}$")]
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
     /// Lines per page (1000 by default and at most: more is served as 1000); outside 1–2000 is
     /// `400 bad_request`, as for every list.
