@@ -32,7 +32,7 @@ for (const scheme of ['light', 'dark']) {
     await page.getByRole('button', { name: 'New folder' }).click();
     await shot('newfolder');
     await page.keyboard.press('Escape');
-    await page.locator('input[type=file]').setInputFiles({ name: 'upload.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000) });
+    await page.locator('input[type=file]').setInputFiles({ name: `upload-${scheme}-${width}.bin`, mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000) });
     await page.getByRole('region', { name: 'Uploads' }).getByText('Done').waitFor();
     await shot('uploads');
     await page.getByRole('link', { name: 'Trash' }).click();
