@@ -127,8 +127,11 @@ test('the editor saves a new version with If-Match', async () => {
   const text = editor.getByRole('textbox', { name: 'Text of todo.txt' });
   await until(async () => (await text.inputValue()) === 'milk');
   await noAxeViolations('the editor');
+  await text.focus();
   await text.press('End');
-  await s.page.keyboard.type(', eggs');
+  await text.pressSequentially(', eggs');
+  // Typed into the text area (seen lost once under load before it had focus), then saved.
+  await until(async () => (await text.inputValue()) === 'milk, eggs');
   await s.page.keyboard.press('Control+s');
   await editor.getByText('Saved').waitFor();
   const node = await s.api.byPath('/todo.txt');
