@@ -185,7 +185,7 @@ fn longer_than_declared() -> ApiError {
 }
 
 /// Starts the background write of the next chunk.
-fn spawn_store(
+pub(crate) fn spawn_store(
     writes: &mut JoinSet<ApiResult<(usize, ChunkSpec)>>,
     chunks: &mut Vec<Option<ChunkSpec>>,
     blobs: &Arc<dyn BlobStore>,
@@ -197,7 +197,8 @@ fn spawn_store(
     writes.spawn(async move { store_chunk(blobs, index, chunk).await });
 }
 
-async fn collect(
+/// Waits for one background chunk write and records it at its index.
+pub(crate) async fn collect(
     writes: &mut JoinSet<ApiResult<(usize, ChunkSpec)>>,
     chunks: &mut [Option<ChunkSpec>],
 ) -> ApiResult<()> {

@@ -20,7 +20,7 @@
 //! could not be verified.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::Router;
@@ -43,7 +43,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::content::mime_for;
-use super::ingest::store_chunk;
+use super::ingest::{collect, spawn_store};
 use crate::accounts::app_passwords::basic_auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_addr::ClientAddr;
@@ -405,10 +405,7 @@ async fn receive(
             while writes.len() >= writes_allowed {
                 collect(&mut writes, &mut chunks).await?;
             }
-            let index = chunks.len();
-            chunks.push(None);
-            let blobs = Arc::clone(&state.blobs);
-            writes.spawn(async move { store_chunk(blobs, index, chunk).await });
+            spawn_store(&mut writes, &mut chunks, &state.blobs, chunk);
         }
         if frame.is_none() {
             break;
@@ -507,17 +504,6 @@ async fn finish(state: &AppState, actor: &Actor, upload: TusUpload) -> ApiResult
         .await?;
     state.tus_hashes.forget(upload.id);
     Ok(state.store.tus_upload(actor, upload.id).await?)
-}
-
-async fn collect(
-    writes: &mut JoinSet<ApiResult<(usize, ChunkSpec)>>,
-    chunks: &mut [Option<ChunkSpec>],
-) -> ApiResult<()> {
-    if let Some(done) = writes.join_next().await {
-        let (index, chunk) = done.map_err(ApiError::internal)??;
-        chunks[index] = Some(chunk);
-    }
-    Ok(())
 }
 
 /// Where the file goes: `parent_id`, or the folder at `path` (made if missing), or the root.
